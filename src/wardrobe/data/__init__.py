@@ -1,0 +1,1 @@
+"""Datasets: one folder per data set, in its original format; the procedural generator."""

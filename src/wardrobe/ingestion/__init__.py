@@ -1,0 +1,1 @@
+"""Ingestion pipeline: decode, quality check, detect, classify, tag, colour, embed, store."""

@@ -1,0 +1,1 @@
+"""LightningModules, plain nn.Module components and the ultralytics detector wrapper."""

@@ -1,0 +1,1 @@
+"""Recommendation pipeline: constraints, candidates, scoring, personalisation, ranking."""

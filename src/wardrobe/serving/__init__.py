@@ -1,0 +1,1 @@
+"""LitServe APIs and pydantic schemas: wiring only, no ML logic."""

@@ -1,0 +1,1 @@
+"""Vector store (ChromaDB) and records/feedback (SQL)."""

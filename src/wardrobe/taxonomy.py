@@ -1,0 +1,262 @@
+"""The one vocabulary of the project.
+
+Every list of classes, categories, slots, colours, patterns, fits, seasons and style tags is
+spelled here and nowhere else. Other modules import these names; datasets, models, bundles and
+the API all speak this vocabulary.
+
+Corrections to the original design document:
+
+* ``cardigan`` was listed twice (tops and outerwear). It is kept once, in ``outerwear``: it is
+  worn as a layer over a top, and DeepFashion2 annotates cardigans as outwear. 47 unique labels.
+* ``vest`` (fine category, outerwear) is a gilet/waistcoat. DeepFashion2's class ``vest`` is any
+  sleeveless upper-body garment with wide straps (a tank top is one). The two live in different
+  namespaces here: ``FINE_CATEGORIES`` vs ``DF2_CLASSES``.
+* The colour rules of the design mention ``cream`` and ``burgundy``, which the 14-colour palette
+  lacks; ``COLOUR_ALIASES`` maps such words onto palette colours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+# --------------------------------------------------------------------------------------------
+# Detection: the 13 DeepFashion2 classes. DeepFashion2 annotations number them 1..13
+# (``category_id``); YOLO labels number them 0..12. Names as the official COCO converter writes
+# them; ``DF2_RAW_NAMES`` are the ``category_name`` strings of the raw per-image annotations.
+# --------------------------------------------------------------------------------------------
+DF2_CLASSES: tuple[str, ...] = (
+    "short_sleeve_top",
+    "long_sleeve_top",
+    "short_sleeve_outwear",
+    "long_sleeve_outwear",
+    "vest",
+    "sling",
+    "shorts",
+    "trousers",
+    "skirt",
+    "short_sleeve_dress",
+    "long_sleeve_dress",
+    "vest_dress",
+    "sling_dress",
+)
+DF2_RAW_NAMES: tuple[str, ...] = tuple(name.replace("_", " ") for name in DF2_CLASSES)
+
+# Landmarks per DeepFashion2 category (``landmarks`` holds K*(x, y, v) for the item's class).
+DF2_NUM_LANDMARKS: tuple[int, ...] = (25, 33, 31, 39, 15, 15, 10, 14, 8, 29, 37, 19, 19)
+
+
+def df2_id_to_yolo(category_id: int) -> int:
+    """DeepFashion2 ``category_id`` (1..13) -> YOLO class index (0..12)."""
+    if not 1 <= category_id <= len(DF2_CLASSES):
+        raise ValueError(f"DeepFashion2 category_id must be in 1..13, got {category_id}")
+    return category_id - 1
+
+
+def df2_class_name(category_id: int) -> str:
+    """DeepFashion2 ``category_id`` (1..13) -> class name."""
+    return DF2_CLASSES[df2_id_to_yolo(category_id)]
+
+
+# --------------------------------------------------------------------------------------------
+# Fine categories: 47 labels in 6 groups; each has an outfit slot and the DeepFashion2 classes it
+# can appear as (first = the usual one; empty = DeepFashion2 does not annotate it).
+# --------------------------------------------------------------------------------------------
+SLOTS: tuple[str, ...] = ("top", "bottom", "one_piece", "outerwear", "footwear", "accessory")
+
+GROUP_SLOT = MappingProxyType(
+    {
+        "tops": "top",
+        "bottoms": "bottom",
+        "outerwear": "outerwear",
+        "dresses": "one_piece",
+        "footwear": "footwear",
+        "accessories": "accessory",
+    }
+)
+GROUPS: tuple[str, ...] = tuple(GROUP_SLOT)
+
+_LS, _SS = "long_sleeve_top", "short_sleeve_top"
+_CATEGORY_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
+    "tops": {
+        "t_shirt": (_SS, _LS),
+        "polo": (_SS, _LS),
+        "tank_top": ("vest", "sling"),
+        "henley": (_LS, _SS),
+        "dress_shirt": (_LS, _SS),
+        "oxford": (_LS, _SS),
+        "flannel": (_LS,),
+        "blouse": (_LS, _SS, "sling"),
+        "sweater": (_LS,),
+        "hoodie": (_LS,),
+        "sweatshirt": (_LS,),
+    },
+    "bottoms": {
+        "jeans": ("trousers", "shorts"),
+        "chinos": ("trousers", "shorts"),
+        "dress_pants": ("trousers",),
+        "shorts": ("shorts",),
+        "sweatpants": ("trousers",),
+        "joggers": ("trousers",),
+        "skirt": ("skirt",),
+        "leggings": ("trousers",),
+    },
+    "outerwear": {
+        "blazer": ("long_sleeve_outwear",),
+        "suit_jacket": ("long_sleeve_outwear",),
+        "bomber": ("long_sleeve_outwear",),
+        "denim_jacket": ("long_sleeve_outwear", "short_sleeve_outwear"),
+        "leather_jacket": ("long_sleeve_outwear",),
+        "coat": ("long_sleeve_outwear",),
+        "parka": ("long_sleeve_outwear",),
+        "vest": ("vest",),
+        "cardigan": ("long_sleeve_outwear", "short_sleeve_outwear"),
+    },
+    "dresses": {
+        "casual_dress": ("short_sleeve_dress", "vest_dress", "long_sleeve_dress"),
+        "formal_dress": ("sling_dress", "long_sleeve_dress", "vest_dress"),
+        "maxi_dress": ("sling_dress", "vest_dress", "long_sleeve_dress"),
+        "midi_dress": ("short_sleeve_dress", "long_sleeve_dress", "vest_dress"),
+        "mini_dress": ("sling_dress", "short_sleeve_dress", "vest_dress"),
+        "sundress": ("sling_dress", "vest_dress"),
+    },
+    "footwear": {
+        name: ()
+        for name in ("sneakers", "dress_shoes", "loafers", "boots", "sandals", "heels", "flats")
+    },
+    "accessories": {name: () for name in ("belt", "tie", "scarf", "hat", "watch", "bag")},
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    """A fine garment category with its group, outfit slot and DeepFashion2 classes."""
+
+    name: str
+    group: str
+    slot: str
+    df2_classes: tuple[str, ...]
+
+    @property
+    def detectable(self) -> bool:
+        """Whether a DeepFashion2-trained detector can find this garment."""
+        return bool(self.df2_classes)
+
+
+CATEGORIES: tuple[Category, ...] = tuple(
+    Category(name, group, GROUP_SLOT[group], df2)
+    for group, members in _CATEGORY_TABLE.items()
+    for name, df2 in members.items()
+)
+FINE_CATEGORIES: tuple[str, ...] = tuple(c.name for c in CATEGORIES)
+CATEGORY_BY_NAME = MappingProxyType({c.name: c for c in CATEGORIES})
+CATEGORY_INDEX = MappingProxyType({name: i for i, name in enumerate(FINE_CATEGORIES)})
+
+
+def categories_in_slot(slot: str) -> tuple[str, ...]:
+    """Fine categories worn in ``slot``."""
+    if slot not in SLOTS:
+        raise ValueError(f"unknown slot {slot!r}; expected one of {SLOTS}")
+    return tuple(c.name for c in CATEGORIES if c.slot == slot)
+
+
+def categories_for_df2(df2_class: str) -> tuple[str, ...]:
+    """Fine categories that can appear as DeepFashion2 class ``df2_class``."""
+    if df2_class not in DF2_CLASSES:
+        raise ValueError(f"unknown DeepFashion2 class {df2_class!r}")
+    return tuple(c.name for c in CATEGORIES if df2_class in c.df2_classes)
+
+
+# --------------------------------------------------------------------------------------------
+# Attributes.
+# --------------------------------------------------------------------------------------------
+# The 14 palette colours with their sRGB reference values (from the original design).
+COLOUR_RGB = MappingProxyType(
+    {
+        "black": (0, 0, 0),
+        "white": (255, 255, 255),
+        "grey": (128, 128, 128),
+        "navy": (0, 0, 128),
+        "blue": (70, 130, 180),
+        "red": (220, 20, 60),
+        "green": (34, 139, 34),
+        "brown": (139, 69, 19),
+        "tan": (210, 180, 140),
+        "beige": (245, 245, 220),
+        "pink": (255, 182, 193),
+        "purple": (128, 0, 128),
+        "orange": (255, 140, 0),
+        "yellow": (255, 215, 0),
+    }
+)
+COLOURS: tuple[str, ...] = tuple(COLOUR_RGB)
+NEUTRAL_COLOURS: frozenset[str] = frozenset({"black", "white", "grey", "navy", "beige", "tan"})
+# Colour words people use that are not palette colours -> nearest palette colour.
+COLOUR_ALIASES = MappingProxyType(
+    {
+        "cream": "beige",
+        "ivory": "beige",
+        "camel": "tan",
+        "khaki": "tan",
+        "burgundy": "red",
+        "maroon": "red",
+        "gray": "grey",
+        "charcoal": "grey",
+        "olive": "green",
+        "teal": "blue",
+        "violet": "purple",
+        "gold": "yellow",
+    }
+)
+
+PATTERNS: tuple[str, ...] = (
+    "solid",
+    "striped",
+    "plaid",
+    "checkered",
+    "floral",
+    "graphic",
+    "polka_dot",
+    "abstract",
+)
+FITS: tuple[str, ...] = ("slim", "regular", "relaxed", "oversized")
+SEASONS: tuple[str, ...] = ("spring", "summer", "fall", "winter")
+STYLE_TAGS: tuple[str, ...] = (
+    "casual",
+    "formal",
+    "preppy",
+    "streetwear",
+    "minimalist",
+    "bohemian",
+    "athletic",
+    "classic",
+    "trendy",
+    "vintage",
+)
+FORMALITY_RANGE: tuple[float, float] = (0.0, 1.0)
+
+# Attribute heads of the tagger: name -> (kind, vocabulary). ``formality`` is a regression.
+ATTRIBUTE_HEADS = MappingProxyType(
+    {
+        "colour": ("multiclass", COLOURS),
+        "pattern": ("multiclass", PATTERNS),
+        "fit": ("multiclass", FITS),
+        "formality": ("regression", ()),
+        "seasons": ("multilabel", SEASONS),
+        "style_tags": ("multilabel", STYLE_TAGS),
+    }
+)
+
+
+def normalise_colour(word: str) -> str | None:
+    """Map a colour word (palette name or alias, any case) to a palette colour, else None."""
+    key = word.strip().lower().replace(" ", "_")
+    if key in COLOUR_RGB:
+        return key
+    return COLOUR_ALIASES.get(key)
+
+
+# --------------------------------------------------------------------------------------------
+# Feedback signals and their default weights (the design's table; overridable in config).
+# --------------------------------------------------------------------------------------------
+FEEDBACK_SIGNALS: tuple[str, ...] = ("like", "dislike", "wear", "skip", "click")
