@@ -1,0 +1,207 @@
+"""Model bundles in ``model_artifacts/<name>/``: everything needed to rebuild a trained model.
+
+A bundle holds ``weights.safetensors`` (no pickle), ``bundle.json`` (the network's config with
+its ``_target_``, the labels, the preprocessing, a checksum of the weights, versions),
+``config.yaml`` (the resolved training config) and ``metrics.json``. Loading rebuilds the plain
+``nn.Module`` in ``eval()`` mode without any training code, and refuses a bundle whose weights,
+config or labels don't match what the caller expects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import load_file, save_file
+
+import wardrobe
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "weights.safetensors"
+META_FILE = "bundle.json"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+# Only classes of this package may be rebuilt from a bundle (a bundle is data, not code).
+ALLOWED_TARGET_PREFIX = "wardrobe."
+
+
+class BundleError(RuntimeError):
+    """A bundle is missing, corrupt, or does not match what the caller expects."""
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the network in eval mode and what travels with it."""
+
+    name: str
+    net: torch.nn.Module
+    labels: dict[str, list[str]]
+    preprocessing: dict[str, Any]
+    meta: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        """A short id of this bundle's weights (first 12 hex digits of their sha256)."""
+        return self.meta["weights_sha256"][:12]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _plain(cfg: Any) -> Any:
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def save_bundle(
+    out_dir: str | Path,
+    *,
+    name: str,
+    net: torch.nn.Module,
+    net_cfg: Mapping[str, Any] | DictConfig,
+    labels: Mapping[str, list[str]],
+    preprocessing: Mapping[str, Any],
+    metrics: Mapping[str, float] | None = None,
+    train_cfg: DictConfig | None = None,
+    extra_files: Mapping[str, str | Path] | None = None,
+) -> Path:
+    """Write a bundle atomically to ``out_dir`` (replacing an older one) and return its path."""
+    out_dir = Path(out_dir)
+    net_cfg = _plain(net_cfg)
+    target = net_cfg.get("_target_", "")
+    if not target.startswith(ALLOWED_TARGET_PREFIX):
+        raise BundleError(f"net _target_ {target!r} is outside {ALLOWED_TARGET_PREFIX!r}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    state = {k: v.detach().cpu().contiguous() for k, v in _unwrap(net).state_dict().items()}
+    save_file(state, staging / WEIGHTS_FILE)
+    for dst, src in (extra_files or {}).items():
+        shutil.copy2(src, staging / dst)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wardrobe_version": wardrobe.__version__,
+        "torch_version": torch.__version__,
+        "net": net_cfg,
+        "labels": {k: list(v) for k, v in labels.items()},
+        "preprocessing": dict(_plain(preprocessing)),
+        "weights_sha256": _sha256(staging / WEIGHTS_FILE),
+        "extra_files": sorted(extra_files or {}),
+    }
+    (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+    (staging / METRICS_FILE).write_text(json.dumps(dict(metrics or {}), indent=2, sort_keys=True))
+    if train_cfg is not None:
+        (staging / CONFIG_FILE).write_text(OmegaConf.to_yaml(train_cfg, resolve=True))
+    _replace_dir(staging, out_dir)
+    return out_dir
+
+
+def _unwrap(net: torch.nn.Module) -> torch.nn.Module:
+    """The original module behind ``torch.compile`` (its state-dict keys have no prefix)."""
+    return getattr(net, "_orig_mod", net)
+
+
+def _replace_dir(staging: Path, out_dir: Path) -> None:
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The ``bundle.json`` of a bundle directory, with a clear error when it is absent."""
+    meta_path = Path(path) / META_FILE
+    if not meta_path.is_file():
+        raise BundleError(f"{path} is not a model bundle: {META_FILE} is missing")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: bundle format {meta.get('format_version')} is not {FORMAT_VERSION}"
+        )
+    return meta
+
+
+def load_bundle(
+    path: str | Path,
+    *,
+    expected_labels: Mapping[str, list[str]] | None = None,
+    expected_net: Mapping[str, Any] | None = None,
+    map_location: str | torch.device = "cpu",
+) -> Bundle:
+    """Rebuild a bundle's network in ``eval()`` mode.
+
+    ``expected_labels`` / ``expected_net`` (key -> value subsets of the stored ones) make the
+    load fail loudly when the bundle was trained for another vocabulary or architecture.
+    """
+    path = Path(path)
+    meta = read_meta(path)
+    _check_expected("labels", meta["labels"], expected_labels, path)
+    _check_expected("net config", meta["net"], expected_net, path)
+    weights = path / WEIGHTS_FILE
+    if not weights.is_file() or _sha256(weights) != meta["weights_sha256"]:
+        raise BundleError(f"{path}: {WEIGHTS_FILE} is missing or does not match its checksum")
+    net = build_net(meta["net"])
+    try:
+        net.load_state_dict(load_file(weights, device=str(map_location)), strict=True)
+    except RuntimeError as err:
+        raise BundleError(f"{path}: weights do not fit the stored net config: {err}") from err
+    metrics_path = path / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return Bundle(
+        name=meta["name"],
+        net=net.to(map_location).eval(),
+        labels=meta["labels"],
+        preprocessing=meta["preprocessing"],
+        meta=meta,
+        metrics=metrics,
+        path=path,
+    )
+
+
+def build_net(net_cfg: Mapping[str, Any]) -> torch.nn.Module:
+    """Instantiate a network from a bundle's config, without loading pretrained weights."""
+    target = str(net_cfg.get("_target_", ""))
+    if not target.startswith(ALLOWED_TARGET_PREFIX):
+        raise BundleError(f"refusing to build {target!r}: only {ALLOWED_TARGET_PREFIX}* classes")
+    cfg = dict(net_cfg)
+    if "weights" in cfg:  # the bundle's own weights replace any pretrained initialisation
+        cfg["weights"] = "none"
+    return instantiate(cfg)
+
+
+def _check_expected(what: str, stored: Mapping, expected: Mapping | None, path: Path) -> None:
+    for key, value in (expected or {}).items():
+        have = stored.get(key)
+        if json.loads(json.dumps(_plain(value))) != have:  # tuples compare as lists
+            raise BundleError(
+                f"{path}: bundle {what} differ at {key!r}: bundle has {have!r}, expected {value!r}"
+            )
+
+
+def list_bundles(artifacts_dir: str | Path) -> dict[str, Path]:
+    """Bundle name -> directory for every complete bundle under ``artifacts_dir``."""
+    root = Path(artifacts_dir)
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and (p / META_FILE).is_file()}

@@ -1,0 +1,31 @@
+"""OmegaConf resolvers shared by every Hydra config of the project.
+
+``${taxonomy:FINE_CATEGORIES}`` gives a vocabulary from :mod:`wardrobe.taxonomy` as a list, so
+no config spells a category list again; ``${len:...}`` gives its length (``num_classes``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from omegaconf import OmegaConf
+
+from wardrobe import taxonomy
+
+
+def _taxonomy(name: str) -> list:
+    value = getattr(taxonomy, name, None)
+    if not isinstance(value, tuple):
+        raise KeyError(f"${{taxonomy:{name}}}: wardrobe.taxonomy has no vocabulary named {name!r}")
+    return list(value)
+
+
+def register_resolvers() -> None:
+    """Register the project's resolvers once (idempotent)."""
+    resolvers = {"taxonomy": _taxonomy, "len": len, "cwd": os.getcwd}
+    for name, fn in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
+
+
+register_resolvers()

@@ -1,0 +1,57 @@
+"""Shared fixtures: Hydra configs composed the way the entry points compose them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+import wardrobe.config  # noqa: F401  (registers the resolvers)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = REPO_ROOT / "conf"
+REAL_SAMPLES = REPO_ROOT.parent / "shared" / "real-samples"
+
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+
+def config_options(group: str) -> list[str]:
+    """The options of a config group (file stems), for parametrised tests."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def compose_config(name: str, overrides: list[str], tmp_path: Path) -> DictConfig:
+    """Compose ``conf/<name>.yaml`` with overrides, writing every path under ``tmp_path``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name=name, overrides=overrides, return_hydra_config=True)
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(tmp_path)
+        cfg.paths.output_dir = str(tmp_path / "output")
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+@pytest.fixture
+def make_cfg(tmp_path):
+    """``make_cfg("train", ["model=tagger"])`` -> a composed config rooted in tmp_path."""
+
+    def _make(name: str, overrides: list[str] | None = None) -> DictConfig:
+        return compose_config(name, list(overrides or []), tmp_path)
+
+    return _make
+
+
+@pytest.fixture
+def real_samples() -> Path:
+    """``../shared/real-samples`` beside the checkout, read in place (research-only licences)."""
+    if not REAL_SAMPLES.is_dir():
+        pytest.skip(f"real samples not present at {REAL_SAMPLES}")
+    return REAL_SAMPLES

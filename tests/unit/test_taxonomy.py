@@ -1,0 +1,85 @@
+"""The one vocabulary: the counts and mappings every other module relies on."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from wardrobe import taxonomy as tx
+
+
+def test_47_unique_fine_categories_in_6_groups():
+    assert len(tx.FINE_CATEGORIES) == 47
+    assert len(set(tx.FINE_CATEGORIES)) == 47
+    assert set(tx.GROUPS) == {"tops", "bottoms", "outerwear", "dresses", "footwear", "accessories"}
+    assert {c.group for c in tx.CATEGORIES} == set(tx.GROUPS)
+
+
+def test_cardigan_once_and_vest_is_outerwear():
+    assert tx.FINE_CATEGORIES.count("cardigan") == 1
+    assert tx.CATEGORY_BY_NAME["cardigan"].group == "outerwear"
+    assert tx.CATEGORY_BY_NAME["vest"].slot == "outerwear"
+
+
+def test_every_category_has_a_slot_and_group():
+    for cat in tx.CATEGORIES:
+        assert cat.slot in tx.SLOTS
+        assert tx.GROUP_SLOT[cat.group] == cat.slot
+    assert {c.slot for c in tx.CATEGORIES} == set(tx.SLOTS)
+
+
+def test_every_df2_class_maps_to_a_category():
+    for df2 in tx.DF2_CLASSES:
+        assert tx.categories_for_df2(df2), f"no fine category maps to {df2}"
+    for cat in tx.CATEGORIES:
+        assert set(cat.df2_classes) <= set(tx.DF2_CLASSES)
+
+
+def test_df2_ids_and_names():
+    assert len(tx.DF2_CLASSES) == 13
+    assert tx.df2_id_to_yolo(1) == 0 and tx.df2_id_to_yolo(13) == 12
+    assert tx.df2_class_name(5) == "vest"
+    assert tx.DF2_RAW_NAMES[0] == "short sleeve top"
+    assert sum(tx.DF2_NUM_LANDMARKS) == 294
+    for bad in (0, 14):
+        with pytest.raises(ValueError, match="1..13"):
+            tx.df2_id_to_yolo(bad)
+
+
+def test_footwear_and_accessories_are_not_detectable():
+    for name in tx.categories_in_slot("footwear") + tx.categories_in_slot("accessory"):
+        assert not tx.CATEGORY_BY_NAME[name].detectable
+
+
+def test_attribute_schema_sizes():
+    assert len(tx.COLOURS) == 14 and len(tx.COLOUR_RGB) == 14
+    assert len(tx.PATTERNS) == 8
+    assert len(tx.FITS) == 4
+    assert len(tx.SEASONS) == 4
+    assert len(tx.STYLE_TAGS) == 10
+    assert tx.NEUTRAL_COLOURS <= set(tx.COLOURS)
+    kinds = {k: v[0] for k, v in tx.ATTRIBUTE_HEADS.items()}
+    assert kinds["formality"] == "regression" and kinds["seasons"] == "multilabel"
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("Navy", "navy"), ("cream", "beige"), ("burgundy", "red"), ("gray", "grey"), ("mauve", None)],
+)
+def test_colour_words_normalise_onto_the_palette(word, expected):
+    assert tx.normalise_colour(word) == expected
+
+
+def test_no_other_module_spells_the_vocabularies():
+    """No source file outside taxonomy.py quotes a run of category or colour names."""
+    src = Path(tx.__file__).parent
+    vocabularies = {"categories": tx.FINE_CATEGORIES, "colours": tx.COLOURS}
+    offenders = []
+    for path in src.rglob("*.py"):
+        if path.name == "taxonomy.py":
+            continue
+        quoted = set(re.findall(r"[\"']([a-z_]+)[\"']", path.read_text()))
+        for what, names in vocabularies.items():
+            if len(quoted & set(names)) >= 8:
+                offenders.append(f"{path.relative_to(src)} ({what})")
+    assert not offenders, f"vocabulary spelled again in {offenders}"
