@@ -246,9 +246,8 @@ def export_bundle(
 def _to_floats(metrics: dict[str, Any]) -> dict[str, float]:
     out = {}
     for key, value in metrics.items():
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            out[key] = float(value)
-        elif isinstance(value, int | float):
+        scalar = isinstance(value, torch.Tensor) and value.numel() == 1
+        if scalar or isinstance(value, int | float):
             out[key] = float(value)
     return out
 
