@@ -1,0 +1,1 @@
+"""Evaluation of bundles on held-out data: metrics, the report and its plots."""
