@@ -35,6 +35,7 @@ def compose_config(name: str, overrides: list[str], tmp_path: Path) -> DictConfi
     with open_dict(cfg):
         cfg.paths.root_dir = str(tmp_path)
         cfg.paths.output_dir = str(tmp_path / "output")
+        del cfg.hydra  # kept in HydraConfig for ${hydra:...}; the job config goes without it
     GlobalHydra.instance().clear()
     return cfg
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 
-from omegaconf import OmegaConf
+from omegaconf import ListConfig, OmegaConf
 
 from wardrobe import taxonomy
 
 
-def _taxonomy(name: str) -> list:
+def _taxonomy(name: str) -> ListConfig:
     value = getattr(taxonomy, name, None)
     if not isinstance(value, tuple):
         raise KeyError(f"${{taxonomy:{name}}}: wardrobe.taxonomy has no vocabulary named {name!r}")
-    return list(value)
+    return ListConfig(list(value))  # a node, so OmegaConf.resolve can store it in place
 
 
 def register_resolvers() -> None:

@@ -191,12 +191,14 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     (output_dir / ".model_name").write_text(cfg.model_name)
     _wandb_offline_default(cfg)
 
+    model = instantiate(cfg.model)
+    if not isinstance(model, L.LightningModule):  # e.g. ultralytics YOLO: its own trainer
+        return model.run(cfg, runtime)
     datamodule = instantiate(
         cfg.data,
         batch_size=runtime["per_device_batch_size"],
         num_workers=runtime["num_workers"],
     )
-    model = instantiate(cfg.model)
     callbacks = instantiate_group(cfg.get("callbacks"), "callbacks")
     loggers = instantiate_group(cfg.get("logger"), "logger")
     trainer: L.Trainer = instantiate(
