@@ -34,10 +34,16 @@ class Row:
         return "pass" if self.measured > self.target else "fail"
 
 
-def rows_for(model: str, metrics: dict[str, float], labels: dict[str, str] | None = None) -> list[Row]:
+def rows_for(
+    model: str, metrics: dict[str, float], labels: dict[str, str] | None = None
+) -> list[Row]:
     """Rows for a model's measured metrics: targeted ones first, then the reported ones."""
     targets = TARGETS.get(model, {})
-    rows = [Row(model, name, metrics[key], target) for key, (name, target) in targets.items() if key in metrics]
+    rows = [
+        Row(model, name, metrics[key], target)
+        for key, (name, target) in targets.items()
+        if key in metrics
+    ]
     rows += [
         Row(model, (labels or {}).get(key, key), value)
         for key, value in metrics.items()
