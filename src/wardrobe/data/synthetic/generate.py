@@ -1,0 +1,383 @@
+"""Generate SynthWardrobe: DeepFashion2 scenes, ImageFolder crops, attribute rows and Polyvore
+outfits from one seed, written with the exact format writers of ``wardrobe.data.formats``.
+
+Layout under ``root``::
+
+    deepfashion2/{train,validation}/{image,annos}/NNNNNN.(jpg|json)
+    classification/{train,val}/<fine_category>/NNNNNN.jpg
+    attributes/{train,val}.jsonl            image paths relative to attributes/
+    polyvore/nondisjoint/{train,valid,test}.json, compatibility_<split>.txt,
+             fill_in_blank_<split>.json; polyvore/images/<item_id>.jpg,
+             polyvore/polyvore_item_metadata.json, polyvore/categories.csv
+    manifest.json                           seed, config, counts, version; "run" = timings
+
+Every item draws from its own ``SeedSequence`` child, so the output is byte-for-byte the same
+for a seed whatever the number of worker processes (only ``manifest.json["run"]`` differs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from wardrobe.data.formats.attributes import AttributeRow, write_attribute_rows
+from wardrobe.data.formats.deepfashion2 import Df2Item, write_df2_annotation
+from wardrobe.data.formats.polyvore import (
+    write_categories_csv,
+    write_compatibility,
+    write_fitb,
+    write_item_metadata,
+    write_outfits,
+)
+from wardrobe.taxonomy import DF2_CLASSES, DF2_NUM_LANDMARKS, FINE_CATEGORIES
+
+from .outfits import Catalogue, build_splits, category_rows, item_meta
+from .scene import Scene, product_crop, scene_crop, scene_pair
+from .spec import GarmentSpec, sample_garment
+
+log = logging.getLogger(__name__)
+
+GENERATOR = "SynthWardrobe"
+VERSION = "1.0.0"
+JPEG_QUALITY = 90
+OUR_ENTRIES = ("deepfashion2", "classification", "attributes", "polyvore", "manifest.json")
+
+
+@dataclass
+class GenerateConfig:
+    """What to generate (the defaults are the offline default dataset)."""
+
+    root: str = "data/synthwardrobe"
+    seed: int = 0
+    scenes: int = 1500
+    crops_per_class: int = 60
+    outfits: int = 2000
+    val_fraction: float = 0.15
+    scene_size: int = 320
+    crop_size: int = 128
+    scene_crop_fraction: float = 0.2
+    workers: int | None = None
+    preview: str | None = None
+    progress: bool = True
+
+    def content(self) -> dict:
+        """The settings that determine the files (not where or how fast they are made)."""
+        skip = {"root", "workers", "preview", "progress"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+# ---- tasks (run in worker processes) -------------------------------------------------------
+@dataclass
+class CropTask:
+    index: int
+    category: str
+    split: str
+    seed: np.random.SeedSequence
+    root: str
+    size: int
+    scene_fraction: float
+
+
+@dataclass
+class CropResult:
+    index: int
+    split: str
+    path: str  # relative to root
+    spec: GarmentSpec
+    from_scene: bool
+
+
+@dataclass
+class PairTask:
+    index: int
+    split: str
+    image_ids: tuple[int, ...]
+    seed: np.random.SeedSequence
+    root: str
+    size: int
+
+
+@dataclass
+class PairResult:
+    index: int
+    split: str
+    images: list[dict] = field(default_factory=list)
+
+
+def _encode_jpeg(rgb: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+    )
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def run_crop(task: CropTask) -> CropResult:
+    """Draw and write one classification crop."""
+    rng = np.random.default_rng(task.seed)
+    spec = sample_garment(rng, task.category)
+    from_scene = bool(rng.uniform() < task.scene_fraction)
+    image = (scene_crop if from_scene else product_crop)(spec, rng, task.size)
+    rel = f"classification/{task.split}/{task.category}/{task.index:06d}.jpg"
+    path = Path(task.root) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_encode_jpeg(image))
+    return CropResult(task.index, task.split, rel, spec, from_scene)
+
+
+def df2_item(item) -> Df2Item:
+    """A scene item as a DeepFashion2 annotation item (landmarks unlabelled: v=0)."""
+    class_id = DF2_CLASSES.index(item.spec.df2_class) + 1
+    return Df2Item(
+        category_id=class_id,
+        bbox=tuple(float(v) for v in item.box),
+        segmentation=item.polygons,
+        landmarks=[0.0] * (3 * DF2_NUM_LANDMARKS[class_id - 1]),
+        style=item.style,
+        occlusion=item.occlusion,
+        zoom_in=item.zoom_in,
+        viewpoint=item.viewpoint,
+        scale=item.scale,
+    )
+
+
+def run_pair(task: PairTask) -> PairResult:
+    """Draw and write a shop/user scene pair (or only the shop photo for an odd count)."""
+    shared, shop, user = (np.random.default_rng(s) for s in task.seed.spawn(3))
+    scenes: tuple[Scene, ...] = scene_pair(shared, shop, user, task.size)
+    split_dir = Path(task.root) / "deepfashion2" / task.split
+    result = PairResult(task.index, task.split)
+    for image_id, scene in zip(task.image_ids, scenes, strict=False):
+        path = split_dir / "image" / f"{image_id:06d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_encode_jpeg(scene.image))
+        items = [df2_item(it) for it in scene.items]
+        write_df2_annotation(split_dir / "annos", image_id, scene.source, task.index + 1, items)
+        result.images.append(
+            {
+                "image_id": image_id,
+                "source": scene.source,
+                "arrangement": scene.arrangement,
+                "boxes": [list(it.box) for it in scene.items],
+                "classes": [it.spec.df2_class for it in scene.items],
+                "categories": [it.spec.category for it in scene.items],
+            }
+        )
+    return result
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)
+
+
+def _run_all(tasks: list, fn, workers: int, progress: bool, desc: str) -> list:
+    """Run ``fn`` over ``tasks`` (in ``workers`` processes), results in task order."""
+    bar = tqdm(total=len(tasks), desc=desc, disable=not progress, unit="img")
+    results = []
+    if workers <= 1:
+        for task in tasks:
+            results.append(fn(task))
+            bar.update()
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+            for res in pool.imap_unordered(fn, tasks, chunksize=8):
+                results.append(res)
+                bar.update()
+    bar.close()
+    return sorted(results, key=lambda r: r.index)
+
+
+# ---- plans ---------------------------------------------------------------------------------
+def _n_val(n: int, fraction: float) -> int:
+    return 0 if n < 2 else max(1, round(n * fraction))
+
+
+def crop_tasks(cfg: GenerateConfig, seeds: np.random.SeedSequence) -> list[CropTask]:
+    """One task per crop: ``crops_per_class`` per category, the last ones of each go to val."""
+    per = cfg.crops_per_class
+    children = seeds.spawn(per * len(FINE_CATEGORIES))
+    n_val = _n_val(per, cfg.val_fraction)
+    return [
+        CropTask(
+            i,
+            cat,
+            "val" if i % per >= per - n_val else "train",
+            children[i],
+            cfg.root,
+            cfg.crop_size,
+            cfg.scene_crop_fraction,
+        )
+        for i, cat in ((i, FINE_CATEGORIES[i // per]) for i in range(per * len(FINE_CATEGORIES)))
+    ]
+
+
+def pair_tasks(cfg: GenerateConfig, seeds: np.random.SeedSequence) -> list[PairTask]:
+    """Scene pairs; the last ``val_fraction`` of them form the validation split."""
+    n_pairs = (cfg.scenes + 1) // 2
+    children = seeds.spawn(n_pairs)
+    n_val = _n_val(n_pairs, cfg.val_fraction)
+    tasks, next_id = [], {"train": 1, "validation": 1}
+    for p in range(n_pairs):
+        split = "validation" if p >= n_pairs - n_val else "train"
+        count = 1 if (p == n_pairs - 1 and cfg.scenes % 2) else 2
+        ids = tuple(range(next_id[split], next_id[split] + count))
+        next_id[split] += count
+        tasks.append(PairTask(p, split, ids, children[p], cfg.root, cfg.scene_size))
+    return tasks
+
+
+# ---- writers of the derived formats ----------------------------------------------------------
+def write_attributes(root: Path, crops: list[CropResult]) -> dict[str, int]:
+    """``attributes/{train,val}.jsonl`` pointing at the classification crops."""
+    counts = {}
+    for split in ("train", "val"):
+        rows = [
+            AttributeRow(
+                image=f"../{c.path}",
+                category=c.spec.category,
+                colour_primary=c.spec.colour_primary,
+                colour_secondary=c.spec.colour_secondary,
+                pattern=c.spec.pattern,
+                fit=c.spec.fit,
+                formality=c.spec.formality,
+                seasons=c.spec.seasons,
+                style_tags=c.spec.style_tags,
+            )
+            for c in crops
+            if c.split == split
+        ]
+        write_attribute_rows(root / "attributes" / f"{split}.jsonl", rows)
+        counts[split] = len(rows)
+    return counts
+
+
+def write_polyvore(root: Path, crops: list[CropResult], n_outfits: int, seeds) -> dict:
+    """Polyvore Outfits files whose catalogue is the classification crops."""
+    rng = np.random.default_rng(seeds)
+    ids = [str(v) for v in rng.choice(900_000_000, len(crops), replace=False) + 100_000_000]
+    cat = Catalogue(ids, [c.spec for c in crops])
+    splits = build_splits(rng, cat, n_outfits) if n_outfits else []
+    base = root / "polyvore"
+    used: set[int] = set()
+    counts: dict = {}
+    for split in splits:
+        write_outfits(base / "nondisjoint" / f"{split.name}.json", split.outfits)
+        write_compatibility(
+            base / "nondisjoint" / f"compatibility_{split.name}.txt", split.compatibility
+        )
+        write_fitb(base / "nondisjoint" / f"fill_in_blank_{split.name}.json", split.fitb)
+        used.update(i for members in split.members for i in members)
+        counts[split.name] = {
+            "outfits": len(split.outfits),
+            "negatives": len(split.negatives),
+            "fitb": len(split.fitb),
+        }
+    (base / "images").mkdir(parents=True, exist_ok=True)
+    for i in sorted(used):
+        shutil.copyfile(root / crops[i].path, base / "images" / f"{ids[i]}.jpg")
+    write_item_metadata(
+        base / "polyvore_item_metadata.json",
+        sorted((item_meta(ids[i], cat.specs[i]) for i in used), key=lambda m: m.item_id),
+    )
+    write_categories_csv(base / "categories.csv", category_rows())
+    counts["items"] = len(used)
+    return {"counts": counts, "splits": splits, "catalogue": cat}
+
+
+# ---- entry point ---------------------------------------------------------------------------
+def _prepare_root(root: Path) -> None:
+    """Create ``root``; clear a previous SynthWardrobe there; refuse to mix with other data."""
+    if root.exists() and any(root.iterdir()):
+        manifest = root / "manifest.json"
+        mine = manifest.exists() and json.loads(manifest.read_text()).get("generator") == GENERATOR
+        if not mine:
+            raise FileExistsError(f"{root} is not empty and holds no {GENERATOR} manifest.json")
+        for name in OUR_ENTRIES:
+            target = root / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+
+
+def generate(cfg: GenerateConfig | Mapping | None = None, **kwargs) -> dict:
+    """Generate the dataset; returns the manifest (also written to ``<root>/manifest.json``).
+
+    Pass a :class:`GenerateConfig`, a mapping of its fields (a Hydra config node), or the
+    fields as keywords: ``generate(root="data/synthwardrobe", seed=0, scenes=1500)``.
+    """
+    if cfg is None:
+        cfg = GenerateConfig(**kwargs)
+    elif not isinstance(cfg, GenerateConfig):  # a dict or a Hydra DictConfig
+        cfg = GenerateConfig(**{**dict(cfg), **kwargs})
+    root = Path(cfg.root)
+    workers = cfg.workers or os.cpu_count() or 1
+    _prepare_root(root)
+    crops_seed, scenes_seed, outfits_seed = np.random.SeedSequence(cfg.seed).spawn(3)
+    timings, started = {}, time.perf_counter()
+
+    t = time.perf_counter()
+    crops = _run_all(crop_tasks(cfg, crops_seed), run_crop, workers, cfg.progress, "crops")
+    timings["crops_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pairs = _run_all(pair_tasks(cfg, scenes_seed), run_pair, workers, cfg.progress, "scenes")
+    timings["scenes_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    attr_counts = write_attributes(root, crops)
+    poly = write_polyvore(root, crops, cfg.outfits, outfits_seed)
+    timings["outfits_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - started
+
+    manifest = _manifest(cfg, crops, pairs, attr_counts, poly["counts"], timings, workers)
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    if cfg.preview:
+        from .preview import write_preview
+
+        write_preview(cfg.preview, root, crops, pairs, poly)
+    log.info("%s written to %s in %.1f s", GENERATOR, root, timings["total_s"])
+    return manifest
+
+
+def _manifest(cfg, crops, pairs, attr_counts, poly_counts, timings, workers) -> dict:
+    images = [im for p in pairs for im in p.images]
+    n_images = len(images) + len(crops) + poly_counts.get("items", 0)
+    df2 = {
+        split: sum(len(p.images) for p in pairs if p.split == split)
+        for split in ("train", "validation")
+    }
+    items = {c: 0 for c in DF2_CLASSES}
+    for im in images:
+        for c in im["classes"]:
+            items[c] += 1
+    return {
+        "generator": GENERATOR,
+        "version": VERSION,
+        "seed": cfg.seed,
+        "config": cfg.content(),
+        "counts": {
+            "deepfashion2_images": df2,
+            "deepfashion2_items": items,
+            "classification_crops": {s: sum(c.split == s for c in crops) for s in ("train", "val")},
+            "crops_from_scenes": sum(c.from_scene for c in crops),
+            "attributes_rows": attr_counts,
+            "polyvore": poly_counts,
+        },
+        "run": {
+            "workers": workers,
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "images_per_second": round(n_images / max(timings["total_s"], 1e-9), 1),
+        },
+    }
