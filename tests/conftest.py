@@ -56,3 +56,39 @@ def real_samples() -> Path:
     if not REAL_SAMPLES.is_dir():
         pytest.skip(f"real samples not present at {REAL_SAMPLES}")
     return REAL_SAMPLES
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory) -> Path:
+    """A tiny SynthWardrobe (every format, every category) generated once per test session."""
+    from wardrobe.data.synthetic import generate
+
+    root = tmp_path_factory.mktemp("synth") / "synthwardrobe"
+    generate(
+        root=str(root),
+        seed=0,
+        scenes=12,
+        crops_per_class=4,
+        outfits=60,
+        workers=1,
+        progress=False,
+    )
+    return root
+
+
+def tiny_train_overrides(model: str, synth: Path) -> list[str]:
+    """Overrides that train ``model`` on the tiny set quickly on CPU."""
+    data_dir = {"classifier": "classification", "tagger": "attributes", "compatibility": "polyvore"}
+    return [
+        f"model={model}",
+        f"data.data_dir={synth / data_dir[model]}",
+        "data.generate_if_missing=false",
+        "data.batch_size=8",
+        "hardware.num_workers=0",
+        "callbacks=none",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "trainer.limit_test_batches=1",
+        "trainer.enable_progress_bar=false",
+    ]

@@ -219,11 +219,23 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             log.warning("no best checkpoint (fast_dev_run or no val metric): testing last weights")
         trainer.test(model=model, datamodule=datamodule, ckpt_path=best)
         metrics.update(_to_floats(trainer.callback_metrics))
+        _log_test_plots(metrics, model, datamodule, loggers, Path(cfg.paths.output_dir))
 
     objects = {"cfg": cfg, "datamodule": datamodule, "model": model, "trainer": trainer}
     if cfg.get("export") and trainer.is_global_zero:
         objects["bundle"] = export_bundle(cfg, model, datamodule, metrics)
     return metrics, objects
+
+
+def _log_test_plots(metrics, model, datamodule, loggers, output_dir: Path) -> None:
+    """Save the test plots in the run directory and send them to image-capable loggers."""
+    from wardrobe.evaluation.plots import plots_after_test
+
+    labels = getattr(datamodule, "labels", None) or {}
+    for path in plots_after_test(metrics, model, labels, output_dir / "plots"):
+        for lg in loggers:
+            if hasattr(lg, "log_image"):
+                lg.log_image(key=f"test/{path.stem}", images=[str(path)])
 
 
 def export_bundle(
@@ -235,7 +247,7 @@ def export_bundle(
         Path(cfg.paths.artifacts_dir) / cfg.model_name,
         name=cfg.model_name,
         net=model.net,
-        net_cfg=cfg.model.net,
+        net_cfg=getattr(model.net, "config", None) or cfg.model.net,
         labels=labels,
         preprocessing=cfg.model.preprocessing,
         metrics=metrics,

@@ -70,3 +70,28 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plots_after_test(
+    metrics: dict[str, float], model: object, labels: dict, out_dir: Path
+) -> list[Path]:
+    """Plots of a finished ``trainer.test``: the confusion matrix and/or F1 per attribute head."""
+    plots = []
+    confusion = getattr(model, "test_confusion_matrix", None)
+    if confusion is not None and "classes" in labels:
+        plots.append(
+            confusion_matrix_png(
+                np.asarray(confusion),
+                labels["classes"],
+                out_dir / "confusion_matrix.png",
+                "test confusion matrix (row-normalised)",
+            )
+        )
+    head_f1 = {
+        key.split("/")[1]: value
+        for key, value in metrics.items()
+        if key.startswith("test/") and key.endswith("/f1") and key.count("/") == 2
+    }
+    if head_f1:
+        plots.append(bar_chart_png(head_f1, out_dir / "f1_per_head.png", "test F1 per head", None))
+    return plots

@@ -1,0 +1,1 @@
+"""Plain ``nn.Module`` components (no Lightning): serving rebuilds them from their config."""

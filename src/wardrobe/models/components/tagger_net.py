@@ -1,0 +1,84 @@
+"""``AttributeTaggerNet``: one shared backbone, one linear head per attribute.
+
+Heads return logits: class logits (multiclass), label logits (multilabel) and one logit for the
+``formality`` regression. Softmax/sigmoid belong to inference; training uses losses on logits
+(cross-entropy, ``BCEWithLogitsLoss``), never ``Sigmoid`` + ``BCELoss``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from wardrobe.models.components.backbones import (
+    DEFAULT_BACKBONE,
+    OFFLINE_IMAGENET,
+    BackboneNet,
+)
+from wardrobe.taxonomy import ATTRIBUTE_HEADS
+
+
+def head_size(name: str) -> int:
+    """Output size of attribute head ``name``: its vocabulary size, 1 for a regression."""
+    if name not in ATTRIBUTE_HEADS:
+        raise ValueError(f"unknown attribute head {name!r}; known: {list(ATTRIBUTE_HEADS)}")
+    kind, vocabulary = ATTRIBUTE_HEADS[name]
+    return 1 if kind == "regression" else len(vocabulary)
+
+
+def head_kind(name: str) -> str:
+    """``"multiclass"``, ``"multilabel"`` or ``"regression"``."""
+    head_size(name)
+    return ATTRIBUTE_HEADS[name][0]
+
+
+def default_heads() -> dict[str, int]:
+    """Every attribute head of the taxonomy with its output size."""
+    return {name: head_size(name) for name in ATTRIBUTE_HEADS}
+
+
+class AttributeTaggerNet(BackboneNet):
+    """Attribute tagger: ``[B, 3, H, W]`` -> ``{head: logits [B, size]}`` (formality ``[B, 1]``).
+
+    ``heads`` maps head names of ``taxonomy.ATTRIBUTE_HEADS`` to their sizes (default: all
+    heads); a subset is allowed, a wrong size fails at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        backbone: str = DEFAULT_BACKBONE,
+        weights: str = OFFLINE_IMAGENET,
+        heads: Mapping[str, int] | None = None,
+        dropout: float = 0.2,
+    ) -> None:
+        heads = default_heads() if heads is None else {str(k): int(v) for k, v in heads.items()}
+        if not heads:
+            raise ValueError("the tagger needs at least one head")
+        for name, size in heads.items():
+            if size != head_size(name):
+                raise ValueError(
+                    f"head {name!r} has size {head_size(name)} in the taxonomy, not {size}"
+                )
+        super().__init__(backbone, weights)
+        self.backbone_name, self.weights, self.dropout_p = backbone, weights, float(dropout)
+        self.head_sizes = heads
+        self.dropout = nn.Dropout(dropout)
+        self.heads = nn.ModuleDict({n: nn.Linear(self.num_features, s) for n, s in heads.items()})
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.dropout(self.backbone(x))
+        return {name: head(features) for name, head in self.heads.items()}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "_target_": f"{type(self).__module__}.{type(self).__qualname__}",
+            "backbone": self.backbone_name,
+            "weights": self.weights,
+            "heads": dict(self.head_sizes),
+            "dropout": self.dropout_p,
+        }
