@@ -278,7 +278,7 @@ def metric_value(metrics: dict[str, float], name: str | None) -> float | None:
 @task_wrapper
 def evaluate(cfg: DictConfig) -> dict[str, dict[str, float]]:
     """Evaluate every bundle present on held-out data and write the report."""
-    from wardrobe.evaluation import evaluate_bundles
+    from wardrobe.evaluation.runner import evaluate_bundles
 
     return evaluate_bundles(cfg)
 

@@ -1,0 +1,71 @@
+"""``evaluate.py``: every bundle present, on held-out data, into ``reports/<timestamp>/``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from wardrobe.artifacts import Bundle, list_bundles, load_bundle
+from wardrobe.evaluation.images import evaluate_classifier, evaluate_tagger
+from wardrobe.evaluation.report import Row, rows_for, write_report
+
+log = logging.getLogger(__name__)
+
+# bundle name -> (evaluator, the held-out sub-folder it reads)
+Evaluator = Callable[[Bundle, Path, Path], tuple[dict[str, float], list[Path]]]
+EVALUATORS: dict[str, tuple[Evaluator, str]] = {
+    "classifier": (evaluate_classifier, "classification"),
+    "tagger": (evaluate_tagger, "attributes"),
+}
+
+
+def ensure_heldout(cfg: DictConfig) -> Path:
+    """The held-out SynthWardrobe root (another seed), generated on first use."""
+    root = Path(cfg.heldout.data_dir)
+    if not (root / "manifest.json").is_file():
+        from wardrobe.data.synthetic import generate
+
+        log.info("generating the held-out set (seed %s) in %s", cfg.heldout.seed, root)
+        generate(**OmegaConf.to_container(cfg.heldout.generator, resolve=True))
+    return root
+
+
+def evaluate_bundles(cfg: DictConfig) -> dict[str, dict[str, float]]:
+    """Evaluate the selected bundles and write the report; return metrics per model."""
+    bundles = list_bundles(cfg.paths.artifacts_dir)
+    wanted = list(cfg.models) if cfg.get("models") else list(bundles)
+    missing = [m for m in wanted if m not in bundles]
+    if missing:
+        raise FileNotFoundError(f"no bundle for {missing} in {cfg.paths.artifacts_dir}")
+    if not wanted:
+        raise FileNotFoundError(
+            f"no bundles in {cfg.paths.artifacts_dir}: train first (python train.py model=...)"
+        )
+    report_dir = Path(cfg.report_dir)
+    heldout = ensure_heldout(cfg)
+    results, rows, figures = {}, [], {}
+    for name in wanted:
+        if name not in EVALUATORS:
+            log.warning("no evaluator for bundle %r yet: left out of the report", name)
+            continue
+        evaluator, subdir = EVALUATORS[name]
+        bundle = load_bundle(bundles[name])
+        metrics, figures[name] = evaluator(bundle, heldout / subdir, report_dir)
+        results[name] = metrics
+        rows += rows_for(name, metrics)
+        log.info("%s: %s", name, {k: round(v, 4) for k, v in metrics.items()})
+    path = write_report(report_dir, rows, figures)
+    _print_table(rows, path)
+    return results
+
+
+def _print_table(rows: list[Row], path: Path) -> None:
+    width = max((len(r.metric) for r in rows), default=10)
+    print(f"\n{'model':<14} {'metric':<{width}} {'target':>7} {'measured':>9}  result")
+    for r in rows:
+        target = f"{r.target:.2f}" if r.target is not None else "-"
+        print(f"{r.model:<14} {r.metric:<{width}} {target:>7} {r.measured:>9.4f}  {r.verdict}")
+    print(f"\nreport: {path}")

@@ -1,0 +1,37 @@
+"""evaluate(cfg): a report row per evaluated bundle, plots on disk, no row for absent models."""
+
+import json
+
+import pytest
+
+from tests.conftest import tiny_train_overrides
+from wardrobe import tasks
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def test_report_has_rows_only_for_bundles_present(make_cfg, tiny_synth, tmp_path):
+    tasks.train(make_cfg("train", [*tiny_train_overrides("classifier", tiny_synth), "test=false"]))
+    report_dir = tmp_path / "report"
+    cfg = make_cfg("eval", [f"heldout.data_dir={tiny_synth}", f"report_dir={report_dir}"])
+    results = tasks.evaluate(cfg)
+    assert set(results) == {"classifier"}
+    assert 0.0 <= results["classifier"]["top1"] <= results["classifier"]["top5"] <= 1.0
+    assert results["classifier"]["samples"] == 47 * 4  # every held-out crop was scored
+
+    report = (report_dir / "report.md").read_text()
+    assert "| classifier | top-1 accuracy | > 0.80 |" in report
+    assert "tagger" not in report and "detector" not in report
+    for png in ("classifier_confusion.png", "classifier_samples.png"):
+        assert (report_dir / png).stat().st_size > 10_000
+    rows = json.loads((report_dir / "metrics.json").read_text())
+    assert {r["verdict"] for r in rows} <= {"pass", "fail", "reported"}
+
+
+def test_tagger_rows_and_unknown_model_fails_clearly(make_cfg, tiny_synth, tmp_path):
+    tasks.train(make_cfg("train", [*tiny_train_overrides("tagger", tiny_synth), "test=false"]))
+    cfg = make_cfg("eval", [f"heldout.data_dir={tiny_synth}", "models=[tagger]"])
+    results = tasks.evaluate(cfg)
+    assert {"macro_f1", "colour_acc", "pattern_f1", "formality_mae"} <= set(results["tagger"])
+    with pytest.raises(FileNotFoundError, match="no bundle for \\['detector'\\]"):
+        tasks.evaluate(make_cfg("eval", [f"heldout.data_dir={tiny_synth}", "models=[detector]"]))
