@@ -99,7 +99,7 @@ def test_fast_dev_run_logs_every_metric_once(tiny, tmp_path):
 
 
 def test_validation_counts_are_not_polluted_by_the_sanity_check(tiny, tmp_path):
-    trainer = make_trainer(tmp_path, max_epochs=2, num_sanity_val_steps=2)
+    trainer = make_trainer(tmp_path, max_epochs=1, num_sanity_val_steps=2)
     trainer.fit(make_module(), datamodule=feature_dm(tiny))
     n = len(tiny.outfits["valid"])
     assert trainer.callback_metrics["val/compat_questions"] == 2 * n
@@ -137,7 +137,7 @@ def test_train_task_exports_a_bundle_with_the_encoder(make_cfg, tmp_path):
             "model=compatibility",
             "callbacks=none",
             "logger=csv",
-            "+trainer.fast_dev_run=true",
+            "++trainer.fast_dev_run=true",
             f"data.data_dir={tiny.root}",
             "data.batch_size=8",
             "hardware.num_workers=0",
@@ -151,6 +151,7 @@ def test_train_task_exports_a_bundle_with_the_encoder(make_cfg, tmp_path):
     assert cfg.data.encoder == cfg.model.preprocessing.encoder
     metrics, objects = tasks.train(cfg)
     assert objects["datamodule"].feature_dim == 1280  # tf_efficientnet_lite0 pooled features
+    assert cfg.objective.metric in metrics  # val/auc_best: checkpointing and sweeps need it
     assert "test/auc" in metrics and "test/fitb_acc" in metrics
     bundle = load_bundle(objects["bundle"])
     assert bundle.preprocessing["encoder"]["name"] == "tf_efficientnet_lite0"

@@ -1,0 +1,123 @@
+"""``OutfitCompatibilityNet``: a transformer over an outfit's item features -> one logit.
+
+The network of the original design (item projection -> ``TransformerEncoder`` with a padding
+mask -> masked mean pooling -> MLP head), with these corrections:
+
+* It returns a **logit**; the design's final ``Sigmoid`` + ``BCELoss`` is numerically unsafe
+  (log of a saturated sigmoid), so training uses ``BCEWithLogitsLoss`` and callers that want a
+  probability apply ``sigmoid`` themselves.
+* A **fully padded row** (an empty outfit, e.g. a padded FITB candidate) made the design return
+  NaN twice over: attention over keys that are all masked is a softmax of ``-inf`` only, and the
+  mean pool divided 0 by 0. Here such a row attends to its first slot (so the encoder stays
+  finite) and pools to the zero vector, giving a finite logit that callers mask out.
+* Padded slots are **zeroed before the projection** and **excluded with ``masked_fill``**, not by
+  multiplying with the mask: ``0 * NaN`` is NaN, so garbage or NaN features in padding (such as
+  the NaN rows of unreadable images) cannot reach the score. Adding padded slots never changes
+  the logit.
+* The input features are **layer-normalised** first: frozen CNN/CLIP features have arbitrary
+  scales, and the projection then sees unit-scale inputs whatever the encoder.
+
+There is no positional embedding: an outfit is a set, and the score does not depend on the
+order of its items. ``max_items`` is the training pad length, recorded for serving (which pads
+candidate outfits to it); ``forward`` accepts any number of items.
+
+No Lightning import: serving rebuilds this net from a bundle's config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class OutfitCompatibilityNet(nn.Module):
+    """Outfit compatibility: ``features [B, N, D]`` + ``padding_mask [B, N]`` -> logits ``[B]``.
+
+    Args:
+        feature_dim: size ``D`` of an item feature (the encoder's output).
+        d_model, nhead, num_layers, dim_feedforward, dropout: the ``TransformerEncoder``.
+        max_items: pad length of the training outfits (metadata for serving).
+        head_hidden, head_dropout: the MLP head ``d_model -> head_hidden -> 1``.
+    """
+
+    def __init__(
+        self,
+        feature_dim: int,
+        d_model: int = 256,
+        nhead: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 512,
+        dropout: float = 0.1,
+        max_items: int = 8,
+        head_hidden: int = 64,
+        head_dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        if d_model % nhead:
+            raise ValueError(f"d_model={d_model} must be divisible by nhead={nhead}")
+        self._config = {
+            "feature_dim": int(feature_dim),
+            "d_model": int(d_model),
+            "nhead": int(nhead),
+            "num_layers": int(num_layers),
+            "dim_feedforward": int(dim_feedforward),
+            "dropout": float(dropout),
+            "max_items": int(max_items),
+            "head_hidden": int(head_hidden),
+            "head_dropout": float(head_dropout),
+        }
+        self.feature_dim, self.max_items = int(feature_dim), int(max_items)
+        self.input_norm = nn.LayerNorm(feature_dim)
+        self.item_proj = nn.Linear(feature_dim, d_model)
+        layer = nn.TransformerEncoderLayer(
+            d_model=d_model,
+            nhead=nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            batch_first=True,
+        )
+        # No nested-tensor fast path: it needs a mask with a real item in every row and gives
+        # results that differ (slightly) from the padded path; outfits are short anyway.
+        self.transformer = nn.TransformerEncoder(
+            layer, num_layers=num_layers, enable_nested_tensor=False
+        )
+        self.head = nn.Sequential(
+            nn.Linear(d_model, head_hidden),
+            nn.ReLU(),
+            nn.Dropout(head_dropout),
+            nn.Linear(head_hidden, 1),
+        )
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Keyword arguments that rebuild this net (plus ``_target_``), for checkpoints/bundles."""
+        return {"_target_": f"{type(self).__module__}.{type(self).__qualname__}", **self._config}
+
+    def forward(
+        self, features: torch.Tensor, padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits ``[B]``; ``padding_mask`` is True at padded slots (``src_key_padding_mask``)."""
+        if features.dim() != 3 or features.shape[-1] != self.feature_dim:
+            raise ValueError(
+                f"features must be [B, N, {self.feature_dim}], got {tuple(features.shape)}"
+            )
+        batch, length = features.shape[:2]
+        if padding_mask is None:
+            padding_mask = torch.zeros(batch, length, dtype=torch.bool, device=features.device)
+        padding_mask = padding_mask.to(device=features.device, dtype=torch.bool)
+        if padding_mask.shape != (batch, length):
+            raise ValueError(f"padding_mask must be [{batch}, {length}], got {padding_mask.shape}")
+        real = ~padding_mask
+        empty = ~real.any(dim=1)
+        x = features.masked_fill(padding_mask.unsqueeze(-1), 0.0)
+        x = self.item_proj(self.input_norm(x))
+        # An empty row attends to its (zero) first slot instead of to nothing (NaN).
+        attn_mask = padding_mask.clone()
+        attn_mask[:, 0] &= ~empty
+        x = self.transformer(x, src_key_padding_mask=attn_mask)
+        x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
+        count = real.sum(dim=1, keepdim=True).clamp(min=1).to(x.dtype)
+        pooled = x.sum(dim=1) / count
+        return self.head(pooled).squeeze(-1)
