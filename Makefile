@@ -6,6 +6,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+HARDWARE ?= cpu
 
 .PHONY: setup run test lint format clean-logs
 
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(PY) -m wardrobe.quickstart
+	$(PY) -m wardrobe.quickstart --hardware $(HARDWARE)
 
 lint: setup
 	$(VENV)/bin/ruff check .

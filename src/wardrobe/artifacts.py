@@ -104,6 +104,8 @@ def save_bundle(
         "preprocessing": dict(_plain(preprocessing)),
         "weights_sha256": _sha256(staging / WEIGHTS_FILE),
         "extra_files": sorted(extra_files or {}),
+        # the same checksum rule for the extra files (e.g. the detector's model.onnx)
+        "extra_sha256": {dst: _sha256(staging / dst) for dst in sorted(extra_files or {})},
     }
     (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
     (staging / METRICS_FILE).write_text(json.dumps(dict(metrics or {}), indent=2, sort_keys=True))
@@ -197,6 +199,19 @@ def _check_expected(what: str, stored: Mapping, expected: Mapping | None, path: 
             raise BundleError(
                 f"{path}: bundle {what} differ at {key!r}: bundle has {have!r}, expected {value!r}"
             )
+
+
+def bundle_file(path: str | Path, name: str) -> Path:
+    """An extra file of a bundle (``save_bundle(extra_files=...)``), checked against its sha256."""
+    path = Path(path)
+    meta = read_meta(path)
+    file = path / name
+    expected = meta.get("extra_sha256", {}).get(name)
+    if name not in meta.get("extra_files", []) or not file.is_file():
+        raise BundleError(f"{path}: the bundle has no file {name!r}")
+    if expected is None or _sha256(file) != expected:
+        raise BundleError(f"{path}: {name} does not match its checksum")
+    return file
 
 
 def list_bundles(artifacts_dir: str | Path) -> dict[str, Path]:

@@ -35,3 +35,19 @@ def test_tagger_rows_and_unknown_model_fails_clearly(make_cfg, tiny_synth, tmp_p
     assert {"macro_f1", "colour_acc", "pattern_f1", "formality_mae"} <= set(results["tagger"])
     with pytest.raises(FileNotFoundError, match="no bundle for \\['detector'\\]"):
         tasks.evaluate(make_cfg("eval", [f"heldout.data_dir={tiny_synth}", "models=[detector]"]))
+
+
+def test_compatibility_rows_in_polyvore_protocol(make_cfg, tiny_synth, tmp_path):
+    overrides = [*tiny_train_overrides("compatibility", tiny_synth), "test=false"]
+    tasks.train(make_cfg("train", overrides))
+    report_dir = tmp_path / "report"
+    cfg = make_cfg("eval", [f"heldout.data_dir={tiny_synth}", f"report_dir={report_dir}"])
+    metrics = tasks.evaluate(cfg)["compatibility"]
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["auc"] <= 1.0
+    assert 0.0 <= metrics["fitb_acc"] <= 1.0
+    questions = (tiny_synth / "polyvore" / "nondisjoint" / "compatibility_test.txt").read_text()
+    assert metrics["questions"] == len(questions.splitlines())
+    assert (
+        "| compatibility | compatibility accuracy | > 0.65 |"
+        in (report_dir / "report.md").read_text()
+    )

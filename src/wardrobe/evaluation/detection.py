@@ -1,4 +1,4 @@
-"""Detection metrics on held-out DeepFashion2-format data: our COCO mAP, and files for the official one.
+"""Detection metrics on held-out DeepFashion2-format data: our COCO mAP, and files for COCOeval.
 
 :func:`coco_map` is a self-contained re-implementation of COCO's bbox evaluation (what
 pycocotools' ``COCOeval`` does for ``iouType="bbox"``, area range ``all``, ``maxDets=100``):
@@ -8,10 +8,11 @@ sampled at 101 recall points; AP is averaged over the classes that have ground t
 mAP@0.5 uses the IoU threshold 0.5, mAP@0.5:0.95 the mean over 0.50, 0.55, ..., 0.95. Crowd
 annotations are not supported (DeepFashion2 has none).
 
-:func:`evaluate_detector` runs a detector on a split, writes the ground truth in COCO format
+:func:`evaluate_detector` runs a detector on split(s), writes the ground truth in COCO format
 (``gt_coco.json``) and the detections as DeepFashion2/COCO result JSON (``results.json``:
 ``[{image_id, category_id (1..13), bbox [x, y, w, h], score}]``), and scores them with our
 implementation and with pycocotools' ``COCOeval`` on those same files.
+:func:`evaluate_detector_report` has the shape of the ``evaluate.py`` evaluators.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +34,12 @@ from PIL import Image
 from wardrobe.data.formats.deepfashion2 import Df2Image, read_df2_split
 from wardrobe.taxonomy import DF2_CLASSES
 
+log = logging.getLogger(__name__)
+
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)  # as COCOeval: np.linspace(.5, .95, 10)
 RECALL_THRESHOLDS = np.linspace(0.0, 1.0, 101)
 MAX_DETS = 100
+ID_STRIDE = 1_000_000  # image ids of the k-th split when several are scored together
 GT_FILE = "gt_coco.json"
 RESULTS_FILE = "results.json"
 
@@ -234,23 +239,38 @@ def pycocotools_map(gt_json: str | os.PathLike, results_json: str | os.PathLike)
 # ---------------------------------------------------------------------------- running
 
 
+def read_heldout_images(split_dirs: Sequence[str | os.PathLike]) -> list[Df2Image]:
+    """Annotated images of one or more DeepFashion2 splits; with several, image ids are made
+    unique as ``k * 1_000_000 + id`` (the k-th split), since every split numbers from 1."""
+    images: list[Df2Image] = []
+    for k, split_dir in enumerate(split_dirs):
+        found, report = read_df2_split(split_dir)
+        if report:
+            log.warning("%s", report)
+        offset = k * ID_STRIDE if len(split_dirs) > 1 else 0
+        images += [replace(im, image_id=offset + im.image_id) for im in found]
+    if not images:
+        raise FileNotFoundError(f"no annotated DeepFashion2 image in {list(map(str, split_dirs))}")
+    return images
+
+
 def evaluate_detector(
     detector: Any,
-    split_dir: str | os.PathLike,
+    split_dir: str | os.PathLike | Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
     conf: float = 0.001,
     batch_size: int = 16,
     official: bool = True,
 ) -> dict[str, float]:
-    """Run ``detector`` on a DeepFashion2-format split and score it.
+    """Run ``detector`` on DeepFashion2-format split(s) and score it.
 
     Writes ``out_dir/gt_coco.json`` and ``out_dir/results.json``; returns ``map50`` and
     ``map50_95`` (ours), ``coco_map50`` / ``coco_map50_95`` (pycocotools, when ``official``),
-    and ``ap50/<class>`` per class with ground truth. ``conf`` is low, as for any mAP.
+    and ``ap50/<class>`` per class with ground truth. ``conf`` is low, as for any mAP; boxes
+    keep every class above it (``multi_label``), as ultralytics validates.
     """
-    images, report = read_df2_split(split_dir)
-    if not images:
-        raise FileNotFoundError(f"{split_dir}: no annotated DeepFashion2 image ({report})")
+    split_dirs = [split_dir] if isinstance(split_dir, str | os.PathLike) else list(split_dir)
+    images = read_heldout_images(split_dirs)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     detections = []
@@ -275,12 +295,12 @@ def evaluate_detector(
 
 def evaluate_detector_bundle(
     bundle_dir: str | os.PathLike,
-    split_dir: str | os.PathLike,
+    split_dir: str | os.PathLike | Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
     backend: str = "onnx",
     **kwargs: Any,
 ) -> dict[str, float]:
-    """:func:`evaluate_detector` for a bundle in ``model_artifacts/`` (the ONNX model by default)."""
+    """:func:`evaluate_detector` for a bundle of ``model_artifacts/`` (ONNX model by default)."""
     from wardrobe.models.detector import load_detector
 
     return evaluate_detector(
@@ -288,15 +308,34 @@ def evaluate_detector_bundle(
     )
 
 
+def evaluate_detector_report(
+    bundle: Any, data_dir: Path, report_dir: Path, backend: str = "onnx"
+) -> tuple[dict[str, float], list[Path]]:
+    """The ``evaluate.py`` evaluator shape: ``(Bundle, <heldout>/deepfashion2, report dir)`` ->
+    ``(metrics, plots)``. Every split of a held-out root is unseen, so all are scored; the
+    COCO files go to ``report_dir/detector/``, AP@0.5 per class to a bar chart."""
+    from wardrobe.evaluation import plots
+
+    splits = [d for d in (Path(data_dir) / "train", Path(data_dir) / "validation") if d.is_dir()]
+    out_dir = Path(report_dir) / "detector"
+    metrics = evaluate_detector_bundle(bundle.path, splits, out_dir, backend=backend)
+    per_class = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("ap50/")}
+    chart = plots.bar_chart_png(
+        per_class, out_dir / "ap50_per_class.png", "detector: AP@0.5 per class (held-out)", 0.70
+    )
+    return {k: v for k, v in metrics.items() if not k.startswith("ap50/")}, [chart]
+
+
 def heldout_split(root: str | os.PathLike, generator: Mapping[str, Any] | None = None) -> Path:
     """``<root>/deepfashion2/validation`` of a held-out SynthWardrobe set (another seed).
 
-    Generates it with ``wardrobe.data.synthetic.generate(root=root, **generator)`` when it is
-    missing; pass the held-out seed (and sizes) in ``generator``.
+    Generated when missing with ``wardrobe.data.synthetic.generate(root=root, **generator)``,
+    every scene in the validation split (``val_fraction=1.0`` unless ``generator`` says
+    otherwise); pass the held-out seed (and sizes) in ``generator``.
     """
     split = Path(root) / "deepfashion2" / "validation"
     if not any(split.glob("annos/*.json")):
         from wardrobe.data.synthetic import generate
 
-        generate(root=str(root), **dict(generator or {}))
+        generate(**{"val_fraction": 1.0, **dict(generator or {}), "root": str(root)})
     return split

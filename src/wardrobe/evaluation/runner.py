@@ -9,7 +9,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from wardrobe.artifacts import Bundle, list_bundles, load_bundle
+from wardrobe.evaluation.detection import evaluate_detector_report
 from wardrobe.evaluation.images import evaluate_classifier, evaluate_tagger
+from wardrobe.evaluation.outfits import evaluate_compatibility
 from wardrobe.evaluation.report import Row, rows_for, write_report
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,8 @@ Evaluator = Callable[[Bundle, Path, Path], tuple[dict[str, float], list[Path]]]
 EVALUATORS: dict[str, tuple[Evaluator, str]] = {
     "classifier": (evaluate_classifier, "classification"),
     "tagger": (evaluate_tagger, "attributes"),
+    "compatibility": (evaluate_compatibility, "polyvore"),
+    "detector": (evaluate_detector_report, "deepfashion2"),
 }
 
 

@@ -181,3 +181,39 @@ def test_written_files_are_df2_coco_style(tmp_path):
         {"image_id": 7, "category_id": 8, "bbox": [10.0, 20.0, 50.0, 80.0], "score": 0.8}
     ]
     assert official(tmp_path, gt, results).map50 == pytest.approx(1.0)
+
+
+class BoxEverywhere:
+    """A stand-in detector: one ``trousers`` box over the left half of every image."""
+
+    def predict(self, images, conf, multi_label, batch_size):
+        return [
+            [Detection((0.0, 0.0, im.shape[1] / 2, float(im.shape[0])), 7, "trousers", 0.9)]
+            for im in images
+        ]
+
+
+def test_evaluate_detector_scores_several_splits_with_unique_ids(tmp_path):
+    from PIL import Image
+
+    from wardrobe.data.formats.deepfashion2 import write_df2_annotation
+    from wardrobe.evaluation.detection import evaluate_detector
+
+    for split in ("train", "validation"):
+        for image_id in (1, 2):
+            (tmp_path / split / "image").mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (40, 30)).save(tmp_path / split / "image" / f"{image_id:06d}.jpg")
+            box = (0, 0, 20, 30) if image_id == 1 else (20, 0, 40, 30)  # hit, then miss
+            items = [Df2Item(category_id=8, bbox=box)]
+            write_df2_annotation(tmp_path / split / "annos", image_id, "user", 1, items)
+    out = tmp_path / "eval"
+    metrics = evaluate_detector(BoxEverywhere(), [tmp_path / "train", tmp_path / "validation"], out)
+    gt = json.loads((out / "gt_coco.json").read_text())
+    assert sorted(im["id"] for im in gt["images"]) == [1, 2, 1_000_001, 1_000_002]
+    results = json.loads((out / "results.json").read_text())
+    assert len(results) == 4 and {r["category_id"] for r in results} == {8}
+    # ranked hit, miss, hit, miss: precision 1 up to recall 0.25 (26 of the 101 points), then
+    # 2/3 up to recall 0.5 (25 points), then nothing
+    assert metrics["map50"] == pytest.approx((26 + 25 * 2 / 3) / 101)
+    assert metrics["map50"] == pytest.approx(metrics["coco_map50"], abs=1e-3)
+    assert set(metrics) == {"map50", "map50_95", "ap50/trousers", "coco_map50", "coco_map50_95"}

@@ -166,18 +166,30 @@ def test_offline_pt_architecture_fails_with_the_fix():
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """One fast_dev_run through tasks.train, with every DNS lookup recorded (must stay empty)."""
+    """One fast_dev_run through tasks.train on 16 generated 96 px scenes (the data config's
+    generate-if-missing path), with every DNS lookup recorded (must stay empty)."""
     tmp_path = tmp_path_factory.mktemp("detector")
-    write_tiny_df2(tmp_path / "data" / "synthwardrobe" / "deepfashion2")
+    tiny_generator = {
+        "seed": 0,
+        "scenes": 16,
+        "scene_size": 96,
+        "val_fraction": 0.25,
+        "crops_per_class": 2,
+        "crop_size": 32,
+        "outfits": 10,
+        "workers": 1,
+        "progress": False,
+    }
     cfg = compose_config(
         "train",
         [
             "model=detector",
-            "+trainer.fast_dev_run=true",
+            "trainer.fast_dev_run=true",
             "hardware.detector_imgsz=64",
             "hardware.detector_batch=4",
             "hardware.num_workers=0",
-            "data.generate_if_missing=false",
+            "data.generate_if_missing=true",
+            *(f"+data.generator.{k}={v}" for k, v in tiny_generator.items()),
             "data.convert_workers=0",
         ],
         tmp_path,
@@ -209,6 +221,7 @@ def trained(tmp_path_factory):
 @pytest.mark.timeout(300)
 def test_fast_dev_run_trains_offline_and_exports_a_bundle(trained):
     assert trained["lookups"] == []  # nothing tried the network
+    assert (trained["root"] / "data" / "synthwardrobe" / "manifest.json").is_file()  # generated
     assert trained["seconds"] < 90
     metrics = trained["metrics"]
     assert set(metrics) == {"val/map50", "val/map50_95", "val/precision", "val/recall"}

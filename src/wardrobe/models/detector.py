@@ -1,0 +1,728 @@
+"""The garment detector: ultralytics YOLO trained on the project's rails, and its inference.
+
+Training (``python train.py model=detector``): ``tasks.train`` instantiates :class:`YoloDetector`
+(not a LightningModule) and calls :meth:`YoloDetector.run`. It prepares the data config
+(generate SynthWardrobe if missing, DeepFashion2 -> YOLO, resumable), trains with ultralytics'
+own trainer driven by the Hydra config, and exports a bundle to
+``model_artifacts/<model_name>/``:
+
+* ``weights.safetensors`` + ``bundle.json``: the network as :class:`YoloNet` (the architecture
+  dict of the checkpoint and ``nc``), rebuilt without unpickling anything; labels =
+  ``taxonomy.DF2_CLASSES``; preprocessing = letterbox size, pad value, NMS defaults.
+* ``model.onnx``: the same network exported by ultralytics (dynamic batch/height/width).
+* ``best.pt``: ultralytics' checkpoint, for ultralytics tools (``yolo val``, fine-tuning via
+  ``model.architecture=<path>/best.pt``). Our loader never opens it (it is a pickle).
+* ``metrics.json``, ``config.yaml`` as for every bundle.
+
+How the Hydra config drives ultralytics (:meth:`YoloDetector.train_arguments`):
+
+* ``trainer.max_epochs`` -> ``epochs``; ``trainer.max_time`` -> ``time`` (ultralytics fits the
+  epochs into it); ``trainer.fast_dev_run`` (True = 1 or n batches) -> 1 epoch on n batches of
+  train and val; ``limit_{train,val}_batches`` -> ``fraction=[train, val]``;
+  ``limit_val_batches=0`` -> ``val=False`` (only the last epoch is validated).
+* ``hardware.detector_imgsz`` / ``hardware.detector_batch`` (x devices) -> ``imgsz`` / ``batch``;
+  ``data.batch_size`` (the effective batch) -> ``nbs``: ultralytics accumulates gradients up to
+  it, so every profile keeps the same effective batch (a per-step batch above it is capped).
+* ``trainer.accelerator``/``devices`` -> ``device`` (``cpu``, ``0``, ``0,1,2,3``: ultralytics
+  runs DDP itself); AMP only on a CUDA GPU with a 16/bf16 ``trainer.precision`` (ultralytics
+  AMP is fp16); ``hardware.num_workers`` -> ``workers`` (ultralytics uses 0 on CPU);
+  ``seed`` -> ``seed``; ``trainer.deterministic`` -> ``deterministic``; the run writes to
+  ``<paths.output_dir>/yolo``. ``model.compile`` is accepted and ignored.
+* Logging: each epoch's losses and metrics go to the run's Lightning loggers (``logger=csv``:
+  ``<output>/csv/version_*/metrics.csv``; ``logger=wandb``: Lightning's ``WandbLogger``, offline
+  without credentials), under ``val/map50``, ``val/map50_95``, ``val/precision``, ``val/recall``,
+  ``train/box_loss``, ... ``train()`` returns the final validation of ``best.pt`` under those
+  four keys (the objective is ``val/map50``).
+
+Inference (:func:`load_detector`) imports no training code: the ``torch`` backend needs
+``ultralytics.nn`` (the network's modules), the ``onnx`` backend only onnxruntime. Both share
+one letterbox preprocessing and one NMS postprocessing, so they agree on the same input.
+
+Offline: ``YOLO_OFFLINE=1`` is the default (set before ultralytics is imported; export
+``YOLO_OFFLINE=0`` on a connected machine to let ultralytics download ``yolov8s.pt``). During
+training the font download of ultralytics' dataset check (``check_font``, a HTTP HEAD even when
+offline) is replaced by a local lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import logging
+import math
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from torch import nn
+
+from wardrobe.artifacts import BundleError, bundle_file, load_bundle, read_meta, save_bundle
+from wardrobe.hparams import plain
+from wardrobe.taxonomy import DF2_CLASSES
+
+# Before any ultralytics import: ultralytics decides ONLINE once, at import time.
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+log = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+CHECKPOINT_FILE = "best.pt"
+RUN_NAME = "yolo"  # ultralytics' run folder inside the Hydra output dir
+
+# What inference needs; the bundle stores the resolved values (imgsz = the training size).
+DEFAULT_PREPROCESSING: dict[str, Any] = {
+    "imgsz": None,  # square letterbox side; None = the training imgsz
+    "pad_value": 114,  # letterbox border grey, as ultralytics trains
+    "scaleup": True,  # enlarge small images to imgsz (False: only shrink)
+    "channels": "RGB",
+    "scale": 1.0 / 255.0,
+    "conf": 0.25,  # default score threshold of predict()
+    "iou": 0.7,  # NMS IoU threshold (per class)
+    "max_det": 300,
+}
+
+# ultralytics metric names -> the project's keys
+METRIC_KEYS: dict[str, str] = {
+    "metrics/precision(B)": "val/precision",
+    "metrics/recall(B)": "val/recall",
+    "metrics/mAP50(B)": "val/map50",
+    "metrics/mAP50-95(B)": "val/map50_95",
+}
+
+
+# ============================================================================================
+# The network of a bundle
+# ============================================================================================
+class YoloNet(nn.Module):
+    """An ultralytics ``DetectionModel`` rebuilt from its architecture dict (no pickle).
+
+    ``forward`` returns the decoded predictions ``(B, 4 + nc, anchors)``: ``cx, cy, w, h`` in
+    input pixels, then per-class sigmoid scores (the same tensor the ONNX export returns).
+    Heads with built-in NMS (``end2end``, YOLOv10/YOLO26) are not supported.
+    """
+
+    def __init__(self, model_yaml: Mapping[str, Any], nc: int) -> None:
+        super().__init__()
+        from ultralytics.nn.tasks import DetectionModel
+
+        arch = plain(model_yaml, "model_yaml")
+        arch["nc"] = int(nc)
+        self.model = DetectionModel(cfg=copy.deepcopy(arch), ch=3, nc=int(nc), verbose=False)
+        if getattr(self.model.model[-1], "end2end", False):
+            raise ValueError("end-to-end YOLO heads (YOLOv10/YOLO26) are not supported")
+        self.config = {"_target_": f"{__name__}.YoloNet", "model_yaml": arch, "nc": int(nc)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        return out[0] if isinstance(out, tuple | list) else out
+
+    def fuse(self) -> YoloNet:
+        """Fold BatchNorm into the convolutions (inference only; the ONNX export is fused)."""
+        self.model.fuse(verbose=False)
+        return self
+
+    @classmethod
+    def from_ultralytics(cls, detection_model: nn.Module) -> YoloNet:
+        """Copy an ultralytics ``DetectionModel`` (e.g. ``YOLO("best.pt").model``), in float32."""
+        net = cls(detection_model.yaml, nc=int(detection_model.yaml["nc"]))
+        state = {k: v.float() for k, v in detection_model.state_dict().items()}
+        net.model.load_state_dict(state, strict=True)
+        return net.eval()
+
+
+# ============================================================================================
+# Inference: letterbox -> network -> NMS, shared by both backends
+# ============================================================================================
+@dataclass(frozen=True)
+class Detection:
+    """A detected garment: ``box`` = ``(x1, y1, x2, y2)`` in pixels of the input image."""
+
+    box: tuple[float, float, float, float]
+    cls: int  # index in taxonomy.DF2_CLASSES (DeepFashion2 category_id - 1)
+    name: str
+    conf: float
+
+
+@dataclass(frozen=True)
+class LetterboxInfo:
+    """How an image went into the network input: scale, then left/top padding."""
+
+    ratio: float
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """A uint8 ``HxWx3`` RGB array from RGB, RGBA or grayscale input (ValueError otherwise)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 1:
+        raise ValueError(f"expected an HxWx3 RGB image, got an array of shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def letterbox(
+    image: np.ndarray, imgsz: int, pad_value: int = 114, scaleup: bool = True
+) -> tuple[np.ndarray, LetterboxInfo]:
+    """Resize keeping the aspect ratio and pad to ``imgsz x imgsz`` (centred), as ultralytics."""
+    height, width = image.shape[:2]
+    ratio = min(imgsz / height, imgsz / width)
+    if not scaleup:
+        ratio = min(ratio, 1.0)
+    new_w, new_h = round(width * ratio), round(height * ratio)
+    if (new_w, new_h) != (width, height):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    dw, dh = (imgsz - new_w) / 2, (imgsz - new_h) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    image = cv2.copyMakeBorder(
+        image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(pad_value,) * 3
+    )
+    return image, LetterboxInfo(ratio, left, top, width, height)
+
+
+def postprocess(
+    predictions: np.ndarray,
+    infos: Sequence[LetterboxInfo],
+    conf: float,
+    iou: float,
+    max_det: int,
+    multi_label: bool = False,
+) -> list[list[Detection]]:
+    """``(B, 4 + nc, anchors)`` network output -> detections in original image pixels.
+
+    ``multi_label`` keeps every class above ``conf`` for a box (as ultralytics validates, for
+    mAP); otherwise only the best class of each box (what an app wants). NMS is per class.
+    """
+    from torchvision.ops import batched_nms
+
+    preds = torch.from_numpy(np.ascontiguousarray(predictions, dtype=np.float32))
+    preds = preds.transpose(1, 2)  # B, anchors, 4 + nc
+    results: list[list[Detection]] = []
+    for pred, info in zip(preds, infos, strict=True):
+        boxes, scores = pred[:, :4], pred[:, 4:]
+        if multi_label:
+            rows, classes = (scores > conf).nonzero(as_tuple=True)
+            boxes, confs = boxes[rows], scores[rows, classes]
+        else:
+            confs, classes = scores.max(dim=1)
+            keep = confs > conf
+            boxes, confs, classes = boxes[keep], confs[keep], classes[keep]
+        xyxy = torch.cat([boxes[:, :2] - boxes[:, 2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2], 1)
+        keep = batched_nms(xyxy, confs, classes, iou)[:max_det]
+        xyxy, confs, classes = xyxy[keep], confs[keep], classes[keep]
+        # undo the letterbox, clip to the image
+        xyxy[:, [0, 2]] = ((xyxy[:, [0, 2]] - info.left) / info.ratio).clamp(0, info.width)
+        xyxy[:, [1, 3]] = ((xyxy[:, [1, 3]] - info.top) / info.ratio).clamp(0, info.height)
+        results.append(
+            [
+                Detection(tuple(float(v) for v in box), int(c), DF2_CLASSES[int(c)], float(s))
+                for box, c, s in zip(xyxy.tolist(), classes.tolist(), confs.tolist(), strict=True)
+            ]
+        )
+    return results
+
+
+class _TorchRunner:
+    """The bundle's safetensors weights in :class:`YoloNet` (fused, eval mode)."""
+
+    def __init__(self, bundle_dir: Path, device: str) -> None:
+        bundle = load_bundle(bundle_dir, expected_labels={"classes": list(DF2_CLASSES)})
+        self.device = torch.device(device)
+        self.net = bundle.net.fuse().to(self.device).eval()
+
+    @torch.inference_mode()
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.net(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
+
+
+class _OnnxRunner:
+    """The bundle's ``model.onnx`` in onnxruntime (checksum-checked)."""
+
+    def __init__(self, bundle_dir: Path, device: str) -> None:
+        import onnxruntime as ort
+
+        path = bundle_file(bundle_dir, ONNX_FILE)
+        providers = ["CPUExecutionProvider"]
+        if device != "cpu" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(str(path), providers=providers)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+class GarmentDetector:
+    """A loaded detector bundle: ``predict(list of RGB arrays)`` -> detections per image."""
+
+    def __init__(self, runner: Any, preprocessing: Mapping[str, Any], backend: str) -> None:
+        self.runner = runner
+        self.preprocessing = {**DEFAULT_PREPROCESSING, **dict(preprocessing)}
+        self.imgsz = int(self.preprocessing["imgsz"])
+        self.backend = backend
+        self.classes = DF2_CLASSES
+
+    def preprocess(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[LetterboxInfo]]:
+        """Letterboxed float32 NCHW batch in 0..1 and how each image was placed."""
+        prep = self.preprocessing
+        boxed, infos = [], []
+        for image in images:
+            out, info = letterbox(as_rgb(image), self.imgsz, prep["pad_value"], prep["scaleup"])
+            boxed.append(out)
+            infos.append(info)
+        batch = np.stack(boxed).transpose(0, 3, 1, 2).astype(np.float32) * prep["scale"]
+        return np.ascontiguousarray(batch), infos
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """Raw network output ``(B, 4 + nc, anchors)`` of a preprocessed batch."""
+        return self.runner(batch)
+
+    def predict(
+        self,
+        images: Sequence[np.ndarray],
+        conf: float | None = None,
+        iou: float | None = None,
+        max_det: int | None = None,
+        multi_label: bool = False,
+        batch_size: int = 16,
+    ) -> list[list[Detection]]:
+        """Detections for each RGB ``uint8`` image (any sizes), run in batches."""
+        prep = self.preprocessing
+        conf = prep["conf"] if conf is None else conf
+        iou = prep["iou"] if iou is None else iou
+        max_det = prep["max_det"] if max_det is None else max_det
+        results: list[list[Detection]] = []
+        for start in range(0, len(images), batch_size):
+            batch, infos = self.preprocess(images[start : start + batch_size])
+            raw = self.forward(batch)
+            results += postprocess(raw, infos, conf, iou, max_det, multi_label)
+        return results
+
+
+def load_detector(
+    bundle_dir: str | os.PathLike, backend: str = "torch", device: str = "cpu"
+) -> GarmentDetector:
+    """Load ``model_artifacts/detector`` for inference with the ``torch`` or ``onnx`` backend.
+
+    Refuses (``BundleError``) a bundle whose labels are not ``taxonomy.DF2_CLASSES`` or whose
+    files fail their checksums.
+    """
+    bundle_dir = Path(bundle_dir)
+    meta = read_meta(bundle_dir)
+    if list(meta["labels"].get("classes", [])) != list(DF2_CLASSES):
+        raise BundleError(f"{bundle_dir}: the detector's classes are not taxonomy.DF2_CLASSES")
+    runners = {"torch": _TorchRunner, "onnx": _OnnxRunner}
+    if backend not in runners:
+        raise ValueError(f"backend must be one of {sorted(runners)}, got {backend!r}")
+    return GarmentDetector(runners[backend](bundle_dir, device), meta["preprocessing"], backend)
+
+
+# ============================================================================================
+# Training: ultralytics driven by the Hydra config
+# ============================================================================================
+class YoloDetector:
+    """Ultralytics YOLO on the project's rails (``model=detector``); see the module docstring.
+
+    Args:
+        architecture: ``yolov8n.yaml`` / ``yolov8s.yaml`` (from scratch, offline), or a ``.pt``:
+            ``yolov8s.pt`` (downloads: needs ``YOLO_OFFLINE=0`` and internet) or a local path.
+        preprocessing: what inference needs (:data:`DEFAULT_PREPROCESSING` keys).
+        compile: set by the hardware profiles for the LightningModules; accepted and ignored
+            (ultralytics' own ``compile`` can be given through ``train_args``).
+        optimizer, lr0, patience, close_mosaic, cos_lr, cache, plots: ultralytics train args.
+        train_args: any other ultralytics train argument (e.g. ``{mosaic: 0.5, degrees: 5}``).
+        opset: ONNX opset of the export (None: ultralytics' choice).
+    """
+
+    def __init__(
+        self,
+        architecture: str = "yolov8n.yaml",
+        preprocessing: Mapping[str, Any] | None = None,
+        compile: bool = False,
+        optimizer: str = "auto",
+        lr0: float = 0.01,
+        patience: int = 100,
+        close_mosaic: int = 10,
+        cos_lr: bool = False,
+        cache: bool | str = False,
+        plots: bool = True,
+        train_args: Mapping[str, Any] | None = None,
+        opset: int | None = None,
+    ) -> None:
+        self.architecture = str(architecture)
+        self.preprocessing = {**DEFAULT_PREPROCESSING, **plain(preprocessing or {})}
+        unknown = set(self.preprocessing) - set(DEFAULT_PREPROCESSING)
+        if unknown:
+            raise ValueError(f"unknown detector preprocessing keys: {sorted(unknown)}")
+        self.compile = bool(compile)  # not used: see the docstring
+        self.optimizer = optimizer
+        self.lr0 = float(lr0)
+        self.patience = int(patience)
+        self.close_mosaic = int(close_mosaic)
+        self.cos_lr = bool(cos_lr)
+        self.cache = cache
+        self.plots = bool(plots)
+        self.train_args = dict(plain(train_args or {}))
+        self.opset = opset
+
+    # ---------------------------------------------------------------------------- run
+    def run(self, cfg: Any, runtime: Mapping[str, Any]) -> tuple[dict[str, float], dict]:
+        """Prepare the data, train, validate the best weights, export the bundle."""
+        from hydra.utils import instantiate
+
+        from wardrobe.tasks import instantiate_group
+
+        if cfg.get("ckpt_path"):
+            raise ValueError(
+                "ckpt_path is not supported by the detector: start from earlier weights with "
+                "model.architecture=<run dir>/yolo/weights/last.pt"
+            )
+        data = instantiate(cfg.data, num_workers=runtime["num_workers"])
+        data_yaml = data.prepare_data()
+        args = self.train_arguments(cfg, runtime, data_yaml, data)
+        log.info("ultralytics train arguments: %s", args)
+
+        loggers = instantiate_group(cfg.get("logger"), "logger")
+        bridge = _LoggerBridge(loggers)
+        bridge.log_hyperparams({"cfg": run_config(cfg), **runtime})
+        yolo = self._build_model()
+        yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
+        with offline_checks():
+            yolo.train(**args)
+        trainer = yolo.trainer
+        save_dir = Path(trainer.save_dir)
+        metrics = project_metrics(trainer.metrics or {})
+        if not metrics:  # DDP: the run happened in a subprocess; read its results.csv
+            metrics = best_epoch_metrics(save_dir / "results.csv")
+        bridge.replay_if_silent(save_dir / "results.csv")
+        bridge.finish(metrics)
+
+        objects: dict[str, Any] = {"cfg": cfg, "model": self, "data": data, "save_dir": save_dir}
+        weights = save_dir / "weights" / "best.pt"
+        if not weights.is_file():
+            weights = save_dir / "weights" / "last.pt"
+        objects["weights"] = weights
+        if cfg.get("export"):
+            objects["bundle"] = self.export_bundle(cfg, weights, metrics, int(args["imgsz"]))
+        return metrics, objects
+
+    def train_arguments(
+        self, cfg: Any, runtime: Mapping[str, Any], data_yaml: Path, data: Any
+    ) -> dict[str, Any]:
+        """The ultralytics ``train()`` keyword arguments this config resolves to."""
+        trainer_cfg = cfg.trainer
+        devices = int(runtime["devices"])
+        batch = int(cfg.hardware.detector_batch) * devices  # ultralytics: total over devices
+        if batch > data.batch_size:  # keep the effective batch (ultralytics never shrinks it)
+            log.warning(
+                "per-step batch %d > data.batch_size=%d: using %d",
+                batch,
+                data.batch_size,
+                data.batch_size,
+            )
+            batch = int(data.batch_size)
+        epochs, fraction, val = lightning_limits(
+            trainer_cfg,
+            batch=batch,
+            num_train=data.num_images("train"),
+            num_val=data.num_images("val"),
+        )
+        on_gpu = (
+            str(runtime["accelerator"]) in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        )
+        amp = on_gpu and str(runtime["precision"]) in ("16-mixed", "bf16-mixed", "16", "bf16")
+        args: dict[str, Any] = {
+            "data": str(data_yaml),
+            "epochs": epochs,
+            "imgsz": int(cfg.hardware.detector_imgsz),
+            "batch": batch,
+            "nbs": int(data.batch_size),  # the effective batch: ultralytics accumulates to it
+            "workers": int(runtime["num_workers"]),
+            "device": ultralytics_device(str(runtime["accelerator"]), trainer_cfg.get("devices")),
+            "amp": amp,
+            "seed": int(cfg.get("seed") or 0),
+            "deterministic": bool(trainer_cfg.get("deterministic") or False),
+            "project": str(Path(cfg.paths.output_dir).resolve()),
+            "name": RUN_NAME,
+            "exist_ok": True,
+            "fraction": fraction,
+            "val": val,
+            "optimizer": self.optimizer,
+            "lr0": self.lr0,
+            "patience": self.patience,
+            "close_mosaic": self.close_mosaic,
+            "cos_lr": self.cos_lr,
+            "cache": self.cache,
+            "plots": self.plots and not trainer_cfg.get("fast_dev_run"),
+            "verbose": True,
+        }
+        hours = max_time_hours(trainer_cfg.get("max_time"))
+        if hours and not trainer_cfg.get("fast_dev_run"):
+            args["time"] = hours  # ultralytics re-estimates the epochs that fit after epoch 1
+        args.update(self.train_args)
+        return args
+
+    def _build_model(self) -> Any:
+        from ultralytics import YOLO
+        from ultralytics.utils import ONLINE, WEIGHTS_DIR
+
+        arch = self.architecture
+        local = Path(arch).is_file() or (WEIGHTS_DIR / Path(arch).name).is_file()
+        if arch.endswith(".pt") and not local and not ONLINE:
+            raise FileNotFoundError(
+                f"model.architecture={arch}: no such local file, and ultralytics is offline "
+                "(YOLO_OFFLINE=1, the default). Train from yolov8n.yaml/yolov8s.yaml, give a "
+                "local .pt path, or set YOLO_OFFLINE=0 on a machine with internet."
+            )
+        return YOLO(arch, task="detect")
+
+    # ---------------------------------------------------------------------------- export
+    def export_bundle(
+        self, cfg: Any, weights: Path, metrics: Mapping[str, float], imgsz: int
+    ) -> Path:
+        """Write ``model_artifacts/<model_name>/``: safetensors + ONNX + best.pt + metadata."""
+        from ultralytics import YOLO
+
+        yolo = YOLO(str(weights), task="detect")  # our own training output
+        names = [yolo.model.names[i] for i in range(len(yolo.model.names))]
+        if names != list(DF2_CLASSES):
+            raise BundleError(f"{weights} was trained on classes {names}, not DF2_CLASSES")
+        net = YoloNet.from_ultralytics(yolo.model)
+        with offline_checks():
+            onnx_path = yolo.export(
+                format="onnx",
+                imgsz=imgsz,
+                dynamic=True,
+                simplify=False,  # onnxslim is not installed; simplifying is optional
+                opset=self.opset,
+                device="cpu",
+            )
+        preprocessing = dict(self.preprocessing)
+        preprocessing["imgsz"] = int(preprocessing["imgsz"] or imgsz)
+        out = save_bundle(
+            Path(cfg.paths.artifacts_dir) / cfg.model_name,
+            name=cfg.model_name,
+            net=net,
+            net_cfg=net.config,
+            labels={"classes": list(DF2_CLASSES)},
+            preprocessing=preprocessing,
+            metrics=metrics,
+            train_cfg=OmegaConf.create(run_config(cfg)),
+            extra_files={CHECKPOINT_FILE: weights, ONNX_FILE: onnx_path},
+        )
+        log.info("exported bundle %s", out)
+        return out
+
+
+# ============================================================================================
+# Config -> ultralytics helpers
+# ============================================================================================
+def ultralytics_device(accelerator: str, devices: Any) -> str | None:
+    """Lightning ``accelerator``/``devices`` -> ultralytics ``device`` (``cpu``, ``0``, ``0,1``)."""
+    if accelerator == "cpu":
+        return "cpu"
+    if accelerator == "mps":
+        return "mps"
+    if accelerator in ("gpu", "cuda"):
+        if isinstance(devices, int) or (isinstance(devices, str) and devices.isdigit()):
+            return ",".join(str(i) for i in range(max(int(devices), 1)))
+        if isinstance(devices, Sequence) and not isinstance(devices, str):
+            return ",".join(str(int(i)) for i in devices)
+        return "0"  # "auto" / -1: ultralytics takes one GPU unless told the indices
+    return None  # auto: ultralytics picks
+
+
+def lightning_limits(
+    trainer_cfg: Any, batch: int, num_train: int, num_val: int
+) -> tuple[int, float | int | list, bool]:
+    """``(epochs, fraction, val)`` for ultralytics from Lightning's trainer settings.
+
+    ``fast_dev_run`` (True = 1, or n batches) -> 1 epoch on n batches of train and of val;
+    ``limit_train_batches`` / ``limit_val_batches`` -> ultralytics ``fraction=[train, val]``
+    (a float is a ratio, an int a number of batches); ``limit_val_batches=0`` -> ``val=False``
+    (ultralytics then validates the final epoch only).
+    """
+    epochs = int(trainer_cfg.get("max_epochs") or 1)
+    fast = trainer_cfg.get("fast_dev_run") or 0
+    limit_train = trainer_cfg.get("limit_train_batches")
+    limit_val = trainer_cfg.get("limit_val_batches")
+    if fast:
+        batches = 1 if fast is True else int(fast)
+        epochs, limit_train, limit_val = 1, batches, batches
+    val = limit_val is None or limit_val != 0
+    fractions = [
+        _fraction(limit_train, batch, num_train),
+        _fraction(limit_val if val else None, batch * 2, num_val),  # ultralytics val: 2x batch
+    ]
+    fraction: float | int | list = fractions if fractions[1] != 1.0 else fractions[0]
+    return epochs, fraction, val
+
+
+def max_time_hours(max_time: Any) -> float | None:
+    """Lightning ``max_time`` (``"DD:HH:MM:SS"`` or a days/hours/minutes/seconds dict) in hours."""
+    if not max_time:
+        return None
+    if isinstance(max_time, str):
+        days, hours, minutes, seconds = (float(v) for v in max_time.split(":"))
+    else:
+        spec = dict(plain(max_time))
+        days, hours = float(spec.get("days", 0)), float(spec.get("hours", 0))
+        minutes, seconds = float(spec.get("minutes", 0)), float(spec.get("seconds", 0))
+    return days * 24 + hours + minutes / 60 + seconds / 3600
+
+
+def _fraction(limit: Any, batch: int, total: int) -> float | int:
+    """A Lightning ``limit_*_batches`` as ultralytics' ratio (float) or image count (int)."""
+    if limit is None or (isinstance(limit, float) and limit >= 1.0):
+        return 1.0
+    if isinstance(limit, float):
+        return max(limit, 1.0 / max(total, 1))
+    count = int(limit) * batch
+    if count >= total or count < 1:
+        return 1.0
+    return count if count > 1 else 1.0 / total  # ultralytics reads the int 1 as "all"
+
+
+def project_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """ultralytics metric names -> ``val/map50``, ``val/map50_95``, ``val/precision``, ..."""
+    out = {}
+    for key, value in metrics.items():
+        name = METRIC_KEYS.get(key)
+        if name is not None and value is not None:
+            out[name] = float(value)
+    return out
+
+
+def _epoch_row_metrics(row: Mapping[str, str]) -> dict[str, float]:
+    out = {}
+    for key, value in row.items():
+        key = key.strip()
+        with contextlib.suppress(TypeError, ValueError):
+            out[METRIC_KEYS.get(key, key)] = float(value)
+    return out
+
+
+def best_epoch_metrics(results_csv: Path) -> dict[str, float]:
+    """The val metrics of the best epoch of ``results.csv`` (ultralytics' fitness)."""
+    if not results_csv.is_file():
+        return {}
+    with results_csv.open() as fh:
+        rows = [_epoch_row_metrics(r) for r in csv.DictReader(fh)]
+    if not rows:
+        return {}
+    best = max(rows, key=lambda r: 0.1 * r.get("val/map50", 0) + 0.9 * r.get("val/map50_95", 0))
+    return {k: v for k, v in best.items() if k in METRIC_KEYS.values()}
+
+
+class _LoggerBridge:
+    """Writes ultralytics' per-epoch metrics to the run's Lightning loggers (CSV, W&B).
+
+    One logging path for every model: ``logger=csv`` writes ``<output>/csv/.../metrics.csv``,
+    ``logger=wandb`` logs to W&B through Lightning's ``WandbLogger`` (offline unless
+    credentials are present, as for the LightningModules). Ultralytics' own W&B integration is
+    left to its settings (off by default).
+    """
+
+    def __init__(self, loggers: Sequence[Any]) -> None:
+        self.loggers = list(loggers)
+        self.epochs_logged = 0
+
+    def log_hyperparams(self, params: Mapping[str, Any]) -> None:
+        for lg in self.loggers:
+            lg.log_hyperparams(dict(params))
+
+    def log(self, metrics: Mapping[str, float], step: int) -> None:
+        for lg in self.loggers:
+            lg.log_metrics(dict(metrics), step=step)
+            with contextlib.suppress(AttributeError):
+                lg.save()
+
+    def on_fit_epoch_end(self, trainer: Any) -> None:
+        """ultralytics callback: the epoch's train losses, val metrics and learning rates."""
+        metrics = {
+            **trainer.label_loss_items(trainer.tloss, prefix="train"),
+            **trainer.metrics,
+            **trainer.lr,
+        }
+        row = {METRIC_KEYS.get(k, k): float(v) for k, v in metrics.items() if _is_number(v)}
+        row["epoch"] = float(trainer.epoch)
+        self.log(row, step=int(trainer.epoch))
+        self.epochs_logged += 1
+
+    def replay_if_silent(self, results_csv: Path) -> None:
+        """DDP runs train in a subprocess without our callback: log its ``results.csv``."""
+        if self.epochs_logged or not results_csv.is_file():
+            return
+        with results_csv.open() as fh:
+            for row in csv.DictReader(fh):
+                values = _epoch_row_metrics(row)
+                step = int(values.pop("epoch", self.epochs_logged + 1)) - 1
+                self.log(values, step=step)
+                self.epochs_logged += 1
+
+    def finish(self, metrics: Mapping[str, float]) -> None:
+        for lg in self.loggers:
+            if metrics:
+                lg.log_metrics(
+                    {f"{k}_best": v for k, v in metrics.items()}, step=self.epochs_logged
+                )
+            lg.finalize("success")
+
+
+def run_config(cfg: Any) -> dict[str, Any]:
+    """The resolved run config as plain data, without Hydra's own ``hydra`` node (present when
+    a test composes with ``return_hydra_config``; its sweep keys only resolve inside a job)."""
+    return {
+        str(k): OmegaConf.to_container(v, resolve=True)
+        if isinstance(v, DictConfig | ListConfig)
+        else v
+        for k, v in cfg.items_ex(resolve=True)
+        if k != "hydra"
+    }
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def offline_checks() -> Iterator[None]:
+    """While offline, ultralytics' ``check_font`` looks locally instead of a HTTP HEAD request.
+
+    ``check_det_dataset`` calls it for every training run; the font only labels plots, and
+    ultralytics falls back to PIL's default font when it is missing.
+    """
+    import ultralytics.data.utils as data_utils
+    import ultralytics.utils.plotting as plotting
+    from ultralytics.utils import ONLINE, USER_CONFIG_DIR
+
+    if ONLINE:
+        yield
+        return
+
+    def local_font(font: str = "Arial.ttf") -> Path | None:
+        file = USER_CONFIG_DIR / Path(font).name
+        return file if file.is_file() else None
+
+    saved = data_utils.check_font, plotting.check_font
+    data_utils.check_font = plotting.check_font = local_font
+    try:
+        yield
+    finally:
+        data_utils.check_font, plotting.check_font = saved
