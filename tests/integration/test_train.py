@@ -129,3 +129,21 @@ def test_multirun_of_two_jobs_completes(tiny_synth, tmp_path):
     assert [j.name for j in jobs] == ["0", "1"]
     for job in jobs:
         assert list(job.glob("csv/version_*/metrics.csv")), f"no metrics in {job}"
+
+
+def test_optuna_sweep_returns_the_optimised_metric(tiny_synth, tmp_path):
+    args = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "hparams_search=tagger_optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        *tiny_train_overrides("tagger", tiny_synth),
+        f"paths.root_dir={tmp_path}",
+    ]
+    out = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=540)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (results,) = (tmp_path / "logs" / "train" / "multiruns").glob("*/optimization_results.yaml")
+    text = results.read_text()
+    assert "best_value:" in text and "model.optimizer.lr" in text
