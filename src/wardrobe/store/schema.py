@@ -1,0 +1,248 @@
+"""Typed records of the persistence layer (pydantic models), spoken in the taxonomy's vocabulary.
+
+``GarmentIn`` is what ingestion writes; ``Garment`` is what reads return (with the owner, the
+slot, the status and the timestamps). Every vocabulary value is checked against
+:mod:`wardrobe.taxonomy`, so a typo fails at the write, not in a recommendation months later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from wardrobe import taxonomy
+
+# Ids of users, garments, outfits and feedback events: letters, digits and ``_ . : @ + -``, 1..128
+# characters (UUIDs, hex digests and e-mail-like ids fit). ``/`` is excluded: the vector store
+# joins ``user_id/garment_id`` into one Chroma id.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$"
+_ID_RE = re.compile(ID_PATTERN)
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+GarmentStatus = Literal["pending", "ready"]
+TargetKind = Literal["outfit", "garment"]
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a valid id, else raise ``ValueError`` naming ``what``."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: expected 1-128 characters from [A-Za-z0-9_.:@+-], "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _in_vocabulary(value: str, vocabulary: tuple[str, ...], what: str) -> str:
+    if value not in vocabulary:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {list(vocabulary)}")
+    return value
+
+
+def _ordered_subset(values: list[str], vocabulary: tuple[str, ...], what: str) -> list[str]:
+    for value in values:
+        _in_vocabulary(value, vocabulary, what)
+    chosen = set(values)
+    return [v for v in vocabulary if v in chosen]  # deduplicated, in vocabulary order
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColourShare(_Model):
+    """One palette colour and the share of the garment's pixels it covers."""
+
+    colour: str
+    share: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("colour")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        return _in_vocabulary(value, taxonomy.COLOURS, "colour")
+
+
+class GarmentAttributes(_Model):
+    """Predicted attributes of one garment. Lists are stored deduplicated in vocabulary order;
+    colours sorted by share, largest first (``colours[0]`` is the primary colour)."""
+
+    pattern: str | None = None
+    fit: str | None = None
+    formality: float | None = Field(default=None, ge=0.0, le=1.0)
+    seasons: list[str] = Field(default_factory=list)
+    style_tags: list[str] = Field(default_factory=list)
+    colours: list[ColourShare] = Field(default_factory=list)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        return None if value is None else _in_vocabulary(value, taxonomy.PATTERNS, "pattern")
+
+    @field_validator("fit")
+    @classmethod
+    def _fit(cls, value: str | None) -> str | None:
+        return None if value is None else _in_vocabulary(value, taxonomy.FITS, "fit")
+
+    @field_validator("seasons")
+    @classmethod
+    def _seasons(cls, value: list[str]) -> list[str]:
+        return _ordered_subset(value, taxonomy.SEASONS, "season")
+
+    @field_validator("style_tags")
+    @classmethod
+    def _style_tags(cls, value: list[str]) -> list[str]:
+        return _ordered_subset(value, taxonomy.STYLE_TAGS, "style tag")
+
+    @field_validator("colours")
+    @classmethod
+    def _colours(cls, value: list[ColourShare]) -> list[ColourShare]:
+        names = [c.colour for c in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"colours must be distinct, got {names}")
+        if sum(c.share for c in value) > 1.0 + 1e-6:
+            raise ValueError("colour shares add up to more than 1")
+        return sorted(value, key=lambda c: -c.share)
+
+    @property
+    def primary_colour(self) -> str | None:
+        return self.colours[0].colour if self.colours else None
+
+
+Box = tuple[float, float, float, float]
+
+
+class GarmentIn(_Model):
+    """A garment as ingestion writes it. ``id`` is chosen by the caller (e.g. derived from the
+    photo's sha256 and the detection index), so re-ingesting the same photo is an upsert."""
+
+    id: Id
+    image_sha256: Sha256
+    image_path: str | None = None
+    box: Box | None = None  # x1, y1, x2, y2 in pixels of the photo
+    category: str
+    category_confidence: float = Field(ge=0.0, le=1.0)
+    slot: str | None = None  # derived from the category when omitted
+    attributes: GarmentAttributes = Field(default_factory=GarmentAttributes)
+    quality_warnings: list[str] = Field(default_factory=list)
+    model_versions: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str) -> str:
+        return _in_vocabulary(value, taxonomy.FINE_CATEGORIES, "category")
+
+    @field_validator("box")
+    @classmethod
+    def _box(cls, value: Box | None) -> Box | None:
+        if value is None:
+            return None
+        x1, y1, x2, y2 = value
+        if not all(math.isfinite(v) for v in value) or min(x1, y1) < 0 or x2 <= x1 or y2 <= y1:
+            raise ValueError(
+                f"box must be finite x1, y1, x2, y2 with 0 <= x1 < x2, y1 < y2: {value}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _slot(self) -> GarmentIn:
+        expected = taxonomy.CATEGORY_BY_NAME[self.category].slot
+        if self.slot is None:
+            object.__setattr__(self, "slot", expected)
+        elif self.slot != expected:
+            raise ValueError(
+                f"slot {self.slot!r} contradicts category {self.category!r} ({expected})"
+            )
+        return self
+
+
+class Garment(GarmentIn):
+    """A stored garment, as reads return it."""
+
+    user_id: Id
+    slot: str
+    status: GarmentStatus = "ready"
+    write_token: str | None = None  # the write that produced this version (matches the vector)
+    created_at: datetime
+    updated_at: datetime
+
+
+class GarmentPage(_Model):
+    """One page of a user's garments, newest first, with the total count."""
+
+    items: list[Garment]
+    total: int
+    limit: int
+    offset: int
+
+
+class PendingWrite(_Model):
+    """A garment write staged in the records but not (yet) committed: status ``pending``."""
+
+    user_id: Id
+    garment_id: Id
+    token: str
+    created_at: datetime
+
+
+class Outfit(_Model):
+    """An outfit shown to a user, so that feedback on it can be validated."""
+
+    id: Id
+    user_id: Id
+    garment_ids: list[Id]
+    context: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class FeedbackEvent(_Model):
+    """One feedback signal on an outfit or on garments.
+
+    ``target_ids`` is ``[outfit_id]`` for an outfit and the garment ids for garments;
+    ``garment_ids`` is what the feedback touches, resolved when it was recorded."""
+
+    id: Id
+    user_id: Id
+    target_kind: TargetKind
+    target_ids: list[Id]
+    garment_ids: list[Id]
+    signal: str
+    weight: float
+    created_at: datetime
+
+    @field_validator("signal")
+    @classmethod
+    def _signal(cls, value: str) -> str:
+        return _in_vocabulary(value, taxonomy.FEEDBACK_SIGNALS, "feedback signal")
+
+
+class Preferences(_Model):
+    """A user's preference state: an opaque JSON object owned by the personalisation code, with
+    a version for optimistic concurrency (0 = never written)."""
+
+    user_id: Id
+    state: dict[str, Any] = Field(default_factory=dict)
+    version: int = 0
+    updated_at: datetime | None = None
+
+
+def check_json_object(value: Any, what: str) -> dict[str, Any]:
+    """``value`` must be a JSON object of finite numbers; returned as a plain dict."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object (dict), got {type(value).__name__}")
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} is not JSON-serialisable: {err}") from err
