@@ -15,13 +15,13 @@ def test_report_has_rows_only_for_bundles_present(make_cfg, tiny_synth, tmp_path
     report_dir = tmp_path / "report"
     cfg = make_cfg("eval", [f"heldout.data_dir={tiny_synth}", f"report_dir={report_dir}"])
     results = tasks.evaluate(cfg)
-    assert set(results) == {"classifier"}
+    assert set(results) == {"classifier", "colour_rules"}
     assert 0.0 <= results["classifier"]["top1"] <= results["classifier"]["top5"] <= 1.0
     assert results["classifier"]["samples"] == 47 * 4  # every held-out crop was scored
 
     report = (report_dir / "report.md").read_text()
     assert "| classifier | top-1 accuracy | > 0.80 |" in report
-    assert "tagger" not in report and "detector" not in report
+    assert "| tagger |" not in report and "| detector |" not in report
     for png in ("classifier_confusion.png", "classifier_samples.png"):
         assert (report_dir / png).stat().st_size > 10_000
     rows = json.loads((report_dir / "metrics.json").read_text())

@@ -9,6 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from wardrobe.artifacts import Bundle, list_bundles, load_bundle
+from wardrobe.evaluation.colour import evaluate_colour_rules_report
 from wardrobe.evaluation.detection import evaluate_detector_report
 from wardrobe.evaluation.images import evaluate_classifier, evaluate_tagger
 from wardrobe.evaluation.outfits import evaluate_compatibility
@@ -24,6 +25,10 @@ EVALUATORS: dict[str, tuple[Evaluator, str]] = {
     "compatibility": (evaluate_compatibility, "polyvore"),
     "detector": (evaluate_detector_report, "deepfashion2"),
 }
+# weight-free methods, evaluated like a bundle but always present
+RULES: dict[str, tuple[Evaluator, str]] = {
+    "colour_rules": (evaluate_colour_rules_report, "attributes"),
+}
 
 
 def ensure_heldout(cfg: DictConfig) -> Path:
@@ -38,25 +43,21 @@ def ensure_heldout(cfg: DictConfig) -> Path:
 
 
 def evaluate_bundles(cfg: DictConfig) -> dict[str, dict[str, float]]:
-    """Evaluate the selected bundles and write the report; return metrics per model."""
+    """Evaluate the selected bundles (and rules) and write the report; metrics per model."""
     bundles = list_bundles(cfg.paths.artifacts_dir)
-    wanted = list(cfg.models) if cfg.get("models") else list(bundles)
-    missing = [m for m in wanted if m not in bundles]
+    wanted = list(cfg.models) if cfg.get("models") else [*bundles, *RULES]
+    missing = [m for m in wanted if m not in bundles and m not in RULES]
     if missing:
         raise FileNotFoundError(f"no bundle for {missing} in {cfg.paths.artifacts_dir}")
-    if not wanted:
-        raise FileNotFoundError(
-            f"no bundles in {cfg.paths.artifacts_dir}: train first (python train.py model=...)"
-        )
     report_dir = Path(cfg.report_dir)
     heldout = ensure_heldout(cfg)
     results, rows, figures = {}, [], {}
     for name in wanted:
-        if name not in EVALUATORS:
+        if name not in EVALUATORS and name not in RULES:
             log.warning("no evaluator for bundle %r yet: left out of the report", name)
             continue
-        evaluator, subdir = EVALUATORS[name]
-        bundle = load_bundle(bundles[name])
+        evaluator, subdir = RULES.get(name) or EVALUATORS[name]
+        bundle = load_bundle(bundles[name]) if name in bundles else None
         metrics, figures[name] = evaluator(bundle, heldout / subdir, report_dir)
         results[name] = metrics
         rows += rows_for(name, metrics)

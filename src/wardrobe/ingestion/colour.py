@@ -1,0 +1,350 @@
+"""Background-aware garment colours: which palette colours a garment crop is made of, and how much.
+
+``extract_colours(rgb, mask=None, k=3)`` -> ``[ColourShare(name, share, lab, rgb), ...]``,
+largest share first (the primary colour), shares summing to 1 over the *garment* pixels:
+
+1. **Garment pixels only.** The given mask (a segmentation, the generator's), else
+   :func:`estimate_foreground`: a border-colour model (below). Mask edges are eroded by one
+   pixel: anti-aliased edge pixels blend garment and background.
+2. **Cluster in CIELAB** (sRGB with its real transfer curve, D65): seeded k-means++ on at most
+   ``max_samples`` garment pixels drawn at full resolution (never downsampled first: averaging
+   pixels of a fine stripe invents a colour that is in neither stripe).
+3. **Name** each cluster centre by the CIEDE2000-nearest palette colour of
+   :mod:`wardrobe.taxonomy` (not RGB distance: equal RGB steps are unequal to the eye), and merge
+   clusters that get the same name (a shaded solid garment splits into light/dark clusters).
+4. :func:`primary_secondary`: primary = largest share; secondary = the next colour when its share
+   is at least ``min_secondary_share`` (0.15).
+
+Foreground estimate, chosen by measurement (``estimate_foreground``): background = pixels close
+(CIELAB) to a colour that is common on the crop's border ring but not more common in its centre,
+and connected to the border. A garment colour that reaches the border of a tight detector crop
+stays foreground because it dominates the centre; a white shirt on a white backdrop keeps every
+pixel (the answer, white, is still right). Measured on the 423 SynthWardrobe val crops (JPEG, 128
+px), primary-colour accuracy / foreground time per crop (2 shared cores):
+
+=================================  ============  ============  ==================
+foreground                         product/scene tight crop    time
+=================================  ============  ============  ==================
+whole crop (the design)            8.5 %         72.8 %        0
+border-colour model (default)      94.3 %        96.0 %        ~11 ms
+GrabCut, rect 4 % inset, 3 iters   94.3 %        95.3 %        ~67 ms
+generator's true mask              95.3 %        96.7 %        -
+=================================  ============  ============  ==================
+
+(tight crop = the garment's mask bounding box + 2 px, lossless redraws.) Same accuracy, six
+times faster: the border model is the default; ``foreground="grabcut"`` stays available.
+
+Input is RGB (the decoder's output). The design's ``cv2.imread`` gave BGR against an RGB palette,
+which swapped red and blue; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from wardrobe.colour_science import lab_to_srgb, nearest_palette, srgb_to_lab
+from wardrobe.ingestion.quality import touching_border
+from wardrobe.taxonomy import COLOURS
+
+DEFAULT_K = 3
+MIN_SECONDARY_SHARE = 0.15
+MAX_SAMPLES = 4000
+FOREGROUND_SIDE = 128  # the foreground estimate runs on a copy this size (longer side)
+MIN_GARMENT_PIXELS = 16
+
+
+@dataclass(frozen=True)
+class ColourShare:
+    """A palette colour of a garment: its share of the garment pixels and its measured shade."""
+
+    name: str
+    share: float
+    lab: tuple[float, float, float]  # share-weighted mean of its clusters' centres
+    rgb: tuple[int, int, int]  # the same shade in sRGB
+
+
+def extract_colours(
+    rgb: np.ndarray,
+    mask: np.ndarray | None = None,
+    k: int = DEFAULT_K,
+    *,
+    foreground: str = "border",
+    max_samples: int = MAX_SAMPLES,
+    seed: int = 0,
+) -> list[ColourShare]:
+    """Palette colours of the garment in an RGB crop, largest share first.
+
+    ``mask``: garment pixels (bool, same height/width); ``None`` estimates them with
+    :func:`estimate_foreground` (``foreground``: ``"border"``, ``"grabcut"`` or ``"none"`` = the
+    whole crop). ``k``: k-means clusters before merging by name. Deterministic for a ``seed``.
+    """
+    rgb = _check_rgb(rgb)
+    if mask is None:
+        mask = estimate_foreground(rgb, foreground)
+    else:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != rgb.shape[:2]:
+            raise ValueError(f"mask shape {mask.shape} != image shape {rgb.shape[:2]}")
+    mask = _erode_edges(mask)
+    if mask.sum() < MIN_GARMENT_PIXELS:  # nothing usable: judge the whole crop
+        mask = np.ones(rgb.shape[:2], bool)
+    rng = np.random.default_rng(seed)
+    pixels = rgb[mask]
+    if len(pixels) > max_samples:
+        pixels = pixels[rng.choice(len(pixels), max_samples, replace=False)]
+    lab = srgb_to_lab(pixels.astype(np.float64))
+    centres, counts = kmeans(lab, k, rng)
+    names, _ = nearest_palette(centres)
+    return _merge(centres, counts, names)
+
+
+def primary_secondary(
+    colours: Sequence[ColourShare], min_secondary_share: float = MIN_SECONDARY_SHARE
+) -> tuple[str | None, str | None]:
+    """(primary, secondary) colour names; secondary only when its share is large enough."""
+    primary = colours[0].name if colours else None
+    secondary = None
+    if len(colours) > 1 and colours[1].share >= min_secondary_share:
+        secondary = colours[1].name
+    return primary, secondary
+
+
+def _merge(centres: np.ndarray, counts: np.ndarray, names: np.ndarray) -> list[ColourShare]:
+    total = counts.sum()
+    out = []
+    for idx in np.unique(names):
+        sel = names == idx
+        weight = counts[sel].astype(np.float64)
+        lab = (centres[sel] * weight[:, None]).sum(axis=0) / weight.sum()
+        srgb = np.clip(np.rint(lab_to_srgb(lab)), 0, 255).astype(int)
+        out.append(
+            ColourShare(
+                name=COLOURS[int(idx)],
+                share=float(weight.sum() / total),
+                lab=tuple(float(v) for v in lab),
+                rgb=tuple(int(v) for v in srgb),
+            )
+        )
+    return sorted(out, key=lambda c: -c.share)
+
+
+# ---- clustering ------------------------------------------------------------------------------
+def kmeans(
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, n_init: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded k-means++ (Lloyd) on rows of ``x``: ``(centres (m, d), counts (m,))``, ``m <= k``
+    (clusters that end up empty are dropped). Best of ``n_init`` starts by inertia."""
+    x = np.asarray(x, dtype=np.float64)
+    k = max(1, min(k, len(x)))
+    x2 = (x**2).sum(1)
+    best = None
+    for _ in range(n_init):
+        centres = _kmeans_pp(x, k, rng)
+        for _ in range(iters):
+            labels, _ = _assign(x, x2, centres)
+            counts = np.bincount(labels, minlength=k)
+            sums = np.stack(
+                [np.bincount(labels, weights=x[:, d], minlength=k) for d in range(x.shape[1])], 1
+            )
+            new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+            done = np.abs(new - centres).max() < 1e-3
+            centres = new
+            if done:
+                break
+        labels, inertia = _assign(x, x2, centres)
+        if best is None or inertia < best[0]:
+            best = (inertia, centres, np.bincount(labels, minlength=k))
+    _, centres, counts = best
+    keep = counts > 0
+    return centres[keep], counts[keep]
+
+
+def _assign(x: np.ndarray, x2: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
+    d = x2[:, None] - 2 * x @ centres.T + (centres**2).sum(1)[None]
+    labels = d.argmin(1)
+    return labels, float(np.maximum(d[np.arange(len(x)), labels], 0).sum())
+
+
+def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    centres = [x[rng.integers(len(x))]]
+    d2 = ((x - centres[0]) ** 2).sum(-1)
+    for _ in range(1, k):
+        total = d2.sum()
+        if total <= 0:  # fewer distinct colours than k
+            centres.append(centres[-1])
+            continue
+        centres.append(x[rng.choice(len(x), p=d2 / total)])
+        d2 = np.minimum(d2, ((x - centres[-1]) ** 2).sum(-1))
+    return np.array(centres)
+
+
+# ---- foreground ------------------------------------------------------------------------------
+def estimate_foreground(rgb: np.ndarray, method: str = "border") -> np.ndarray:
+    """A bool garment mask for an RGB crop without one (``method``: border, grabcut, none)."""
+    rgb = _check_rgb(rgb)
+    h, w = rgb.shape[:2]
+    if method == "none" or min(h, w) < 8:
+        return np.ones((h, w), bool)
+    small = _downscale(rgb, FOREGROUND_SIDE)
+    if method == "border":
+        fg = _border_model(small)
+    elif method == "grabcut":
+        fg = _grabcut(small)
+    else:
+        raise ValueError(f"unknown foreground method {method!r}; use border, grabcut or none")
+    share = fg.mean()
+    if share < 0.01:  # nothing found: a centred ellipse (garments are centred in their crop)
+        fg = _centre_ellipse(small.shape[:2])
+    return cv2.resize(fg.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+@dataclass(frozen=True)
+class _BorderModelSettings:
+    ring: float = 0.06  # ring width, fraction of the shorter side
+    modes: int = 4  # k-means modes of the ring's colours
+    min_ring_share: float = 0.03  # a mode must cover this much of the ring (grid lines do)
+    centre_ratio: float = 1.0  # garment, not background, if centre share > ratio x ring share
+    tol: tuple[float, float] = (6.0, 15.0)  # CIELAB distance to a mode: min, max
+    spread: float = 3.0  # tolerance = spread x the mode's own std (within tol)
+
+
+_BORDER = _BorderModelSettings()
+
+
+def _border_model(small: np.ndarray, s: _BorderModelSettings = _BORDER) -> np.ndarray:
+    """Background = pixels near a border-but-not-centre colour, connected to the border."""
+    h, w = small.shape[:2]
+    lab = srgb_to_lab(small.astype(np.float64)).astype(np.float32)
+    r = max(2, round(s.ring * min(h, w)))
+    ring = np.zeros((h, w), bool)
+    ring[:r], ring[-r:], ring[:, :r], ring[:, -r:] = True, True, True, True
+    centre = np.zeros((h, w), bool)
+    centre[h // 4 : h - h // 4, w // 4 : w - w // 4] = True
+    rng = np.random.default_rng(0)
+    ring_px = lab[ring]
+    if len(ring_px) > 2000:
+        ring_px = ring_px[rng.choice(len(ring_px), 2000, replace=False)]
+    modes, counts = kmeans(ring_px, s.modes, rng, iters=15, n_init=1)
+    labels = ((ring_px[:, None] - modes[None]) ** 2).sum(-1).argmin(1)
+    centre_px = lab[centre]
+    near_bg = np.zeros((h, w), bool)
+    for j, mode in enumerate(modes):
+        if counts[j] / counts.sum() < s.min_ring_share:
+            continue
+        own = ring_px[labels == j]
+        tol = float(np.clip(s.spread * np.sqrt(((own - mode) ** 2).sum(-1).mean()), *s.tol))
+        # shares of pixels *near* the mode (modes of one gradient backdrop overlap)
+        ring_share = (np.linalg.norm(ring_px - mode, axis=-1) < tol).mean()
+        centre_share = (np.linalg.norm(centre_px - mode, axis=-1) < tol).mean()
+        if centre_share > s.centre_ratio * ring_share:
+            continue  # more common in the centre than on the border: the garment itself
+        near_bg |= np.linalg.norm(lab - mode, axis=-1) < tol
+    background = touching_border(near_bg)
+    fg = ~background
+    kernel = np.ones((3, 3), np.uint8)
+    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    return cv2.morphologyEx(fg, cv2.MORPH_CLOSE, kernel).astype(bool)
+
+
+def _grabcut(small: np.ndarray, iters: int = 3) -> np.ndarray:
+    h, w = small.shape[:2]
+    mx, my = max(1, round(0.04 * w)), max(1, round(0.04 * h))
+    gc = np.zeros((h, w), np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        rect = (mx, my, w - 2 * mx, h - 2 * my)
+        cv2.grabCut(small, gc, rect, bgd, fgd, iters, cv2.GC_INIT_WITH_RECT)
+    except cv2.error:
+        return np.ones((h, w), bool)
+    return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+
+
+def _centre_ellipse(shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    return ((yy - (h - 1) / 2) / (0.4 * h)) ** 2 + ((xx - (w - 1) / 2) / (0.4 * w)) ** 2 <= 1
+
+
+def _erode_edges(mask: np.ndarray) -> np.ndarray:
+    """Drop the one-pixel edge of the mask when enough garment remains."""
+    eroded = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return eroded if eroded.sum() >= 0.5 * mask.sum() else mask
+
+
+def _downscale(rgb: np.ndarray, side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 RGB image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+    if rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ValueError("empty image")
+    return rgb
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColourAccuracy:
+    """Accuracy of predicted colour names against labels, overall and per true colour."""
+
+    accuracy: float
+    correct: int
+    total: int
+    per_colour: dict[str, float]  # recall of each labelled colour
+    support: dict[str, int]
+    confusion: np.ndarray = field(repr=False)  # (14, 14): rows true, columns predicted
+
+    def table(self) -> str:
+        """A plain-text table: colour, samples, accuracy."""
+        lines = [f"{'colour':<8} {'n':>5} {'acc':>6}"]
+        for c in COLOURS:
+            if self.support.get(c):
+                lines.append(f"{c:<8} {self.support[c]:>5} {self.per_colour[c]:>6.1%}")
+        lines.append(f"{'overall':<8} {self.total:>5} {self.accuracy:>6.1%}")
+        return "\n".join(lines)
+
+
+def colour_accuracy(
+    predicted: Sequence[str | None], expected: Sequence[str | None]
+) -> ColourAccuracy:
+    """Accuracy of ``predicted`` colour names against ``expected`` labels (``None`` labels are
+    skipped; a ``None`` prediction counts as wrong)."""
+    if len(predicted) != len(expected):
+        raise ValueError(f"{len(predicted)} predictions for {len(expected)} labels")
+    index = {c: i for i, c in enumerate(COLOURS)}
+    confusion = np.zeros((len(COLOURS), len(COLOURS)), np.int64)
+    support = dict.fromkeys(COLOURS, 0)
+    correct = total = 0
+    for pred, true in zip(predicted, expected, strict=True):
+        if true is None:
+            continue
+        if true not in index:
+            raise ValueError(f"unknown colour label {true!r}")
+        total += 1
+        support[true] += 1
+        correct += pred == true
+        if pred in index:  # a None prediction is wrong but has no column
+            confusion[index[true], index[pred]] += 1
+    per_colour = {
+        c: (float(confusion[i, i] / support[c]) if support[c] else float("nan"))
+        for c, i in index.items()
+    }
+    return ColourAccuracy(
+        accuracy=correct / total if total else float("nan"),
+        correct=int(correct),
+        total=total,
+        per_colour=per_colour,
+        support=support,
+        confusion=confusion,
+    )
