@@ -51,3 +51,20 @@ def test_compatibility_rows_in_polyvore_protocol(make_cfg, tiny_synth, tmp_path)
         "| compatibility | compatibility accuracy | > 0.65 |"
         in (report_dir / "report.md").read_text()
     )
+
+
+def test_heldout_set_is_generated_with_its_own_seed(make_cfg, tmp_path):
+    from wardrobe.evaluation.runner import ensure_heldout
+
+    overrides = [
+        f"heldout.data_dir={tmp_path / 'heldout'}",
+        "heldout.generator.scenes=2",
+        "heldout.generator.crops_per_class=2",
+        "heldout.generator.outfits=10",
+        "+heldout.generator.workers=1",
+        "+heldout.generator.progress=false",
+    ]
+    root = ensure_heldout(make_cfg("eval", overrides))
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["seed"] == 1
+    assert (root / "classification").is_dir() and (root / "polyvore").is_dir()

@@ -37,7 +37,7 @@ def ensure_heldout(cfg: DictConfig) -> Path:
     if not (root / "manifest.json").is_file():
         from wardrobe.data.synthetic import generate
 
-        log.info("generating the held-out set (seed %s) in %s", cfg.heldout.seed, root)
+        log.info("generating the held-out set (seed %s) in %s", cfg.heldout.generator.seed, root)
         generate(**OmegaConf.to_container(cfg.heldout.generator, resolve=True))
     return root
 
