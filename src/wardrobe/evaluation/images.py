@@ -45,7 +45,13 @@ def evaluate_classifier(
     dm = GarmentClassificationDataModule(
         str(data_dir), classes, preprocessing=bundle.preprocessing, augment=False
     )
-    loader = DataLoader(_heldout(dm), batch_size=batch_size)
+    # shuffled (seeded) so the sample grid shows many categories, not the first folder's
+    loader = DataLoader(
+        _heldout(dm),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     top1 = MulticlassAccuracy(len(classes), top_k=1, average="micro")
     top5 = MulticlassAccuracy(len(classes), top_k=5, average="micro")
     confusion = MulticlassConfusionMatrix(len(classes))
