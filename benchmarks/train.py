@@ -58,7 +58,7 @@ class StepTimer(L.Callback):
     """Wall time of the optimiser steps after ``warmup`` (compile and allocation excluded)."""
 
     def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.samples = warmup, None, 0
+        self.warmup, self.start, self.end, self.samples = warmup, None, None, 0
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         if batch_idx == self.warmup * trainer.accumulate_grad_batches:
@@ -68,10 +68,14 @@ class StepTimer(L.Callback):
         if self.start is not None:
             self.samples += batch[0].shape[0]
 
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if self.start is not None:
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            self.end = time.perf_counter()
+
     def rate(self) -> float:
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        return self.samples / (time.perf_counter() - self.start)
+        return self.samples / (self.end - self.start)
 
 
 def runnable_profiles() -> list[str]:
