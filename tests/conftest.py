@@ -78,7 +78,12 @@ def tiny_synth(tmp_path_factory) -> Path:
 
 def tiny_train_overrides(model: str, synth: Path) -> list[str]:
     """Overrides that train ``model`` on the tiny set quickly on CPU."""
-    data_dir = {"classifier": "classification", "tagger": "attributes", "compatibility": "polyvore"}
+    data_dir = {
+        "classifier": "classification",
+        "tagger": "attributes",
+        "compatibility": "polyvore",
+        "clip": "attributes",
+    }
     return [
         f"model={model}",
         f"data.data_dir={synth / data_dir[model]}",

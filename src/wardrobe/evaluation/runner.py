@@ -13,6 +13,7 @@ from wardrobe.evaluation.colour import evaluate_colour_rules_report
 from wardrobe.evaluation.detection import evaluate_detector_report
 from wardrobe.evaluation.images import evaluate_classifier, evaluate_tagger
 from wardrobe.evaluation.outfits import evaluate_compatibility
+from wardrobe.evaluation.retrieval import evaluate_clip
 from wardrobe.evaluation.report import Row, rows_for, write_report
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ EVALUATORS: dict[str, tuple[Evaluator, str]] = {
     "tagger": (evaluate_tagger, "attributes"),
     "compatibility": (evaluate_compatibility, "polyvore"),
     "detector": (evaluate_detector_report, "deepfashion2"),
+    "clip": (evaluate_clip, "attributes"),
 }
 # weight-free methods, evaluated like a bundle but always present
 RULES: dict[str, tuple[Evaluator, str]] = {
