@@ -13,8 +13,8 @@ from wardrobe.evaluation.colour import evaluate_colour_rules_report
 from wardrobe.evaluation.detection import evaluate_detector_report
 from wardrobe.evaluation.images import evaluate_classifier, evaluate_tagger
 from wardrobe.evaluation.outfits import evaluate_compatibility
-from wardrobe.evaluation.retrieval import evaluate_clip
 from wardrobe.evaluation.report import Row, rows_for, write_report
+from wardrobe.evaluation.retrieval import evaluate_clip
 
 log = logging.getLogger(__name__)
 
