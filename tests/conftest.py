@@ -97,3 +97,11 @@ def tiny_train_overrides(model: str, synth: Path) -> list[str]:
         "trainer.limit_test_batches=1",
         "trainer.enable_progress_bar=false",
     ]
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tiny_synth, tmp_path_factory) -> Path:
+    """``model_artifacts/`` with all five models trained tiny on ``tiny_synth`` (see bundles.py)."""
+    from tests.bundles import train_tiny_bundles
+
+    return train_tiny_bundles(tmp_path_factory.mktemp("bundles"), tiny_synth)

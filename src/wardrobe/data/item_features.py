@@ -137,6 +137,15 @@ class _ImageTower(nn.Module):
         return out
 
 
+def image_preprocessing(preprocessing: Mapping[str, Any]) -> dict[str, Any]:
+    """The image part of a bundle's preprocessing: ``preprocessing["image"]``, or the block
+    itself without a CLIP bundle's text keys (tokenizer, context length)."""
+    from wardrobe.data.tokenizer import TEXT_KEYS
+
+    pre = preprocessing.get("image", preprocessing)
+    return check_preprocessing({k: v for k, v in pre.items() if k not in TEXT_KEYS})
+
+
 def build_feature_encoder(spec: Mapping[str, Any] | None) -> FeatureEncoder:
     """Build the frozen encoder of ``spec`` in eval mode (loads weights; no download)."""
     resolved = resolve_encoder_spec(spec)
@@ -149,10 +158,10 @@ def build_feature_encoder(spec: Mapping[str, Any] | None) -> FeatureEncoder:
         from wardrobe.artifacts import load_bundle
 
         bundle = load_bundle(resolved["path"])
-        pre = bundle.preprocessing.get("image", bundle.preprocessing)
-        transform = build_transforms(check_preprocessing(pre), train=False)
+        pre = image_preprocessing(bundle.preprocessing)
+        transform = build_transforms(pre, train=False)
         module = _ImageTower(bundle.net)
-        size = check_preprocessing(pre)["image_size"]
+        size = pre["image_size"]
         with torch.inference_mode():
             dim = int(module.eval()(torch.zeros(1, 3, size, size)).shape[-1])
     module.eval().requires_grad_(False)

@@ -104,7 +104,7 @@ def decode_image(
     ``max_bytes``), ``not_found``, ``unreadable``, ``not_an_image``, ``unsupported_format``,
     ``too_many_pixels`` (header says more than ``max_pixels``), ``truncated``, ``corrupt``.
     """
-    raw, source = _read(data, max_bytes)
+    raw, source = read_upload(data, max_bytes)
     if not raw:
         raise ImageDecodeError(EMPTY, "The upload is empty (0 bytes): choose a photo to upload.")
     img = _open_header(raw)
@@ -153,7 +153,8 @@ def _megapixels(n: int) -> str:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-def _read(data, max_bytes: int) -> tuple[bytes, str]:
+def read_upload(data, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str]:
+    """``(bytes, source)`` of an upload: bytes as given, or a file read once (size-checked)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
         if len(raw) > max_bytes:

@@ -268,8 +268,15 @@ class _OnnxRunner:
 class GarmentDetector:
     """A loaded detector bundle: ``predict(list of RGB arrays)`` -> detections per image."""
 
-    def __init__(self, runner: Any, preprocessing: Mapping[str, Any], backend: str) -> None:
+    def __init__(
+        self,
+        runner: Any,
+        preprocessing: Mapping[str, Any],
+        backend: str,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         self.runner = runner
+        self.meta = dict(meta or {})  # the bundle's bundle.json
         self.preprocessing = {**DEFAULT_PREPROCESSING, **dict(preprocessing)}
         self.imgsz = int(self.preprocessing["imgsz"])
         self.backend = backend
@@ -327,7 +334,8 @@ def load_detector(
     runners = {"torch": _TorchRunner, "onnx": _OnnxRunner}
     if backend not in runners:
         raise ValueError(f"backend must be one of {sorted(runners)}, got {backend!r}")
-    return GarmentDetector(runners[backend](bundle_dir, device), meta["preprocessing"], backend)
+    runner = runners[backend](bundle_dir, device)
+    return GarmentDetector(runner, meta["preprocessing"], backend, meta)
 
 
 # ============================================================================================

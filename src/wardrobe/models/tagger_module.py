@@ -24,7 +24,7 @@ from torchmetrics import MaxMetric, MeanAbsoluteError, MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassF1Score, MultilabelF1Score
 
 from wardrobe.models.base_module import WardrobeModule
-from wardrobe.models.components.tagger_net import head_kind
+from wardrobe.models.components.tagger_net import head_kind, head_outputs, regression_value
 from wardrobe.taxonomy import FORMALITY_RANGE
 
 Batch = tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]
@@ -78,12 +78,6 @@ def masked_head_loss(
     else:
         raise ValueError(f"unknown head kind {kind!r}")
     return _masked_mean(per_sample, mask)
-
-
-def regression_value(logits: torch.Tensor) -> torch.Tensor:
-    """Formality logit ``[B, 1]`` -> value in ``FORMALITY_RANGE`` ``[B]``."""
-    low, high = FORMALITY_RANGE
-    return low + (high - low) * logits.reshape(-1).sigmoid()
 
 
 class HeadMetrics(nn.Module):
@@ -277,13 +271,4 @@ class AttributeTaggerModule(WardrobeModule):
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
         """Probabilities per head (softmax / sigmoid) and formality in ``FORMALITY_RANGE``."""
         images = batch[0] if isinstance(batch, list | tuple) else batch
-        out = {}
-        for name, logits in self.net(images).items():
-            kind = self.head_kinds[name]
-            if kind == "multiclass":
-                out[name] = logits.softmax(-1)
-            elif kind == "multilabel":
-                out[name] = logits.sigmoid()
-            else:
-                out[name] = regression_value(logits)
-        return out
+        return head_outputs(self.net(images))

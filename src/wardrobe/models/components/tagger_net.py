@@ -18,7 +18,7 @@ from wardrobe.models.components.backbones import (
     OFFLINE_IMAGENET,
     BackboneNet,
 )
-from wardrobe.taxonomy import ATTRIBUTE_HEADS
+from wardrobe.taxonomy import ATTRIBUTE_HEADS, FORMALITY_RANGE
 
 
 def head_size(name: str) -> int:
@@ -38,6 +38,26 @@ def head_kind(name: str) -> str:
 def default_heads() -> dict[str, int]:
     """Every attribute head of the taxonomy with its output size."""
     return {name: head_size(name) for name in ATTRIBUTE_HEADS}
+
+
+def regression_value(logits: torch.Tensor) -> torch.Tensor:
+    """Formality logit ``[B, 1]`` -> value in ``FORMALITY_RANGE`` ``[B]``."""
+    low, high = FORMALITY_RANGE
+    return low + (high - low) * logits.reshape(-1).sigmoid()
+
+
+def head_outputs(logits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The net's logits -> probabilities per head (softmax / sigmoid), formality as a value."""
+    out = {}
+    for name, value in logits.items():
+        kind = head_kind(name)
+        if kind == "multiclass":
+            out[name] = value.softmax(-1)
+        elif kind == "multilabel":
+            out[name] = value.sigmoid()
+        else:
+            out[name] = regression_value(value)
+    return out
 
 
 class AttributeTaggerNet(BackboneNet):

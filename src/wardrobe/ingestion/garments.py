@@ -1,0 +1,113 @@
+"""From a detection and the models' outputs to one garment: crop, category, attributes, colours.
+
+Plain functions on numpy arrays; :mod:`wardrobe.ingestion.pipeline` batches the models around
+them.
+
+**Coarse-class rule** (detector vs classifier). The detector names one of the 13 DeepFashion2
+classes, the classifier one of the 47 fine categories. The fine category must be one that can
+appear as the detected class (``taxonomy.categories_for_df2``): the classifier's probabilities
+are renormalised over those categories and the best one wins. Only when the classifier puts less
+than ``min_coarse_mass`` of its probability on them all (it is sure the crop is something else:
+the detector mislabelled it) does the classifier's own top-1 win, and the garment carries the
+``class_disagreement`` warning. A garment found without the detector (the whole-photo fallback)
+takes the classifier's top-1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from wardrobe.ingestion.colour import extract_colours
+from wardrobe.taxonomy import (
+    ATTRIBUTE_HEADS,
+    CATEGORY_INDEX,
+    FINE_CATEGORIES,
+    categories_for_df2,
+)
+
+CLASS_DISAGREEMENT = "class_disagreement"
+Box = tuple[float, float, float, float]
+
+
+def crop_box(box: Box, width: int, height: int, padding: float) -> tuple[int, int, int, int]:
+    """A square crop around ``box`` enlarged by ``padding`` (fraction of its longer side, each
+    way), clipped to the image: the framing of the classification crops the models learnt on."""
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1) * (1.0 + 2.0 * padding)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    right, bottom = round(cx + side / 2), round(cy + side / 2)
+    left, top = max(left, 0), max(top, 0)
+    right, bottom = min(right, width), min(bottom, height)
+    return left, top, max(right, left + 1), max(bottom, top + 1)
+
+
+def cut(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The pixels of ``box`` (contiguous copy, so the photo can be freed)."""
+    x1, y1, x2, y2 = box
+    return np.ascontiguousarray(rgb[y1:y2, x1:x2])
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    category: str
+    confidence: float
+    top_k: list[tuple[str, float]]
+    disagreement: bool
+
+
+def choose_category(
+    probs: np.ndarray, df2_class: str | None, top_k: int = 3, min_coarse_mass: float = 0.1
+) -> CategoryChoice:
+    """The fine category of one crop under the coarse-class rule (module docstring)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    ranked = [(FINE_CATEGORIES[i], float(probs[i])) for i in np.argsort(-probs)[:top_k]]
+    if df2_class is None:
+        return CategoryChoice(ranked[0][0], ranked[0][1], ranked, False)
+    allowed = [CATEGORY_INDEX[c] for c in categories_for_df2(df2_class)]
+    mass = float(probs[allowed].sum())
+    if mass < min_coarse_mass:
+        return CategoryChoice(ranked[0][0], ranked[0][1], ranked, True)
+    within = probs[allowed] / mass
+    order = np.argsort(-within)[:top_k]
+    ranked = [(FINE_CATEGORIES[allowed[i]], float(within[i])) for i in order]
+    return CategoryChoice(ranked[0][0], ranked[0][1], ranked, False)
+
+
+def attributes(
+    heads: Mapping[str, np.ndarray], index: int, threshold: float = 0.5
+) -> dict[str, object]:
+    """The tagger's outputs for garment ``index`` as stored attributes (no colour: see
+    :func:`colours`). Multilabel heads keep labels at ``threshold``; seasons keep at least the
+    most likely one (every garment is worn in some season)."""
+    out: dict[str, object] = {}
+    for head, values in heads.items():
+        kind, vocab = ATTRIBUTE_HEADS[head]
+        row = np.asarray(values[index])
+        if head == "colour":
+            continue
+        if kind == "multiclass":
+            out[head] = vocab[int(row.argmax())]
+        elif kind == "multilabel":
+            chosen = [vocab[i] for i in np.flatnonzero(row >= threshold)]
+            if head == "seasons" and not chosen:
+                chosen = [vocab[int(row.argmax())]]
+            out[head] = chosen
+        else:
+            out[head] = float(np.clip(row, 0.0, 1.0))
+    return out
+
+
+def colours(crop: np.ndarray, k: int = 3, min_share: float = 0.05, foreground: str = "border"):
+    """Palette colours of the garment in ``crop`` (background-aware extractor), as
+    ``[{"colour", "share"}]``, largest first, dropping slivers under ``min_share``."""
+    found = extract_colours(crop, k=k, foreground=foreground)
+    return [
+        {"colour": c.name, "share": math.floor(c.share * 1e4) / 1e4}
+        for c in found
+        if c.share >= min_share
+    ]

@@ -1,0 +1,87 @@
+"""Per-garment stages: crop framing, the coarse-class rule, attribute decoding, colours."""
+
+import numpy as np
+import pytest
+
+from wardrobe.ingestion import garments as g
+from wardrobe.taxonomy import (
+    ATTRIBUTE_HEADS,
+    CATEGORY_INDEX,
+    COLOUR_RGB,
+    FINE_CATEGORIES,
+    categories_for_df2,
+)
+
+
+def test_crop_is_a_padded_square_around_the_box_clipped_to_the_image():
+    assert g.crop_box((40, 40, 60, 80), 200, 200, 0.1) == (26, 36, 74, 84)
+    # near the corner: clipped, never negative, never past the image
+    assert g.crop_box((0, 0, 30, 10), 100, 50, 0.5) == (0, 0, 45, 35)
+    x1, y1, x2, y2 = g.crop_box((90, 40, 100, 50), 100, 50, 0.0)
+    assert 0 <= x1 < x2 <= 100 and 0 <= y1 < y2 <= 50
+
+
+def test_cut_copies_the_region():
+    rgb = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
+    crop = g.cut(rgb, (1, 2, 4, 5))
+    assert crop.shape == (3, 3, 3) and crop.flags.c_contiguous
+    np.testing.assert_array_equal(crop, rgb[2:5, 1:4])
+
+
+def _probs(mass: dict[str, float]) -> np.ndarray:
+    rest = max(1.0 - sum(mass.values()), 1e-9) / (len(FINE_CATEGORIES) - len(mass))
+    p = np.full(len(FINE_CATEGORIES), rest)
+    for name, value in mass.items():
+        p[CATEGORY_INDEX[name]] = value
+    return p / p.sum()
+
+
+def test_category_agrees_with_the_detected_coarse_class():
+    # the classifier's favourite (sneakers) cannot be "trousers": the best trouser category wins
+    probs = _probs({"sneakers": 0.6, "jeans": 0.3, "chinos": 0.1})
+    choice = g.choose_category(probs, "trousers", top_k=2)
+    assert choice.category == "jeans" and not choice.disagreement
+    assert choice.confidence == pytest.approx(0.75, abs=1e-3)  # renormalised over trousers
+    assert [c for c, _ in choice.top_k] == ["jeans", "chinos"]
+    assert all(c in categories_for_df2("trousers") for c, _ in choice.top_k)
+
+
+def test_a_sure_classifier_overrules_the_detector_and_warns():
+    probs = _probs({"sneakers": 0.97, "jeans": 0.03})
+    choice = g.choose_category(probs, "trousers", min_coarse_mass=0.1)
+    assert choice.category == "sneakers" and choice.disagreement
+
+
+def test_without_a_detection_the_classifier_decides():
+    choice = g.choose_category(_probs({"bag": 0.9}), None, top_k=3)
+    assert choice.category == "bag" and len(choice.top_k) == 3
+    assert choice.confidence == pytest.approx(0.9, abs=1e-3)
+
+
+def test_attributes_decode_every_head_kind():
+    heads = {}
+    for head, (kind, vocab) in ATTRIBUTE_HEADS.items():
+        if kind == "regression":
+            heads[head] = np.array([0.8, 1.3])
+        else:
+            row = np.full(len(vocab), 0.1)
+            row[1] = 0.9
+            heads[head] = np.stack([row, np.full(len(vocab), 0.2)])
+    first = g.attributes(heads, 0)
+    assert "colour" not in first  # colours come from the extractor
+    assert first["pattern"] == ATTRIBUTE_HEADS["pattern"][1][1]
+    assert first["style_tags"] == [ATTRIBUTE_HEADS["style_tags"][1][1]]
+    assert first["formality"] == pytest.approx(0.8)
+    second = g.attributes(heads, 1)
+    assert second["style_tags"] == []  # nothing above the threshold
+    assert len(second["seasons"]) == 1  # but a garment is always worn in some season
+    assert second["formality"] == 1.0  # clipped into the range
+
+
+def test_colours_of_a_two_colour_garment_on_a_backdrop():
+    crop = np.full((96, 96, 3), 235, np.uint8)  # light backdrop
+    crop[16:80, 16:80] = COLOUR_RGB["navy"]
+    crop[16:40, 16:80] = COLOUR_RGB["red"]
+    found = g.colours(crop)
+    assert [c["colour"] for c in found] == ["navy", "red"]
+    assert sum(c["share"] for c in found) <= 1.0
