@@ -26,6 +26,7 @@ from torch import nn
 from wardrobe.artifacts import Bundle, BundleError, load_bundle
 from wardrobe.data.item_features import image_preprocessing
 from wardrobe.data.transforms import build_transforms
+from wardrobe.ingestion.timing import StageTimer
 from wardrobe.models.components.tagger_net import head_outputs
 from wardrobe.models.detector import GarmentDetector, load_detector
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
@@ -117,6 +118,7 @@ class IngestionModels:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.detector = detector
+        self.timer = StageTimer()
         self.bundles = dict(bundles)
         self.backend = backend
         self.classes = list(self.bundles["classifier"].labels["classes"])
@@ -199,15 +201,19 @@ class IngestionModels:
         [G, D])`` of RGB crops, run through the three models in batches."""
         probs, heads, embeds = [], {h: [] for h in self.heads}, []
         for start in range(0, len(crops), batch_size):
-            batch = self._prepare(crops[start : start + batch_size])
-            logits = torch.from_numpy(self._runners["classifier"](batch["classifier"])[0])
+            with self.timer("prepare"):
+                batch = self._prepare(crops[start : start + batch_size])
+            with self.timer("classify"):
+                logits = torch.from_numpy(self._runners["classifier"](batch["classifier"])[0])
             probs.append(logits.softmax(-1).numpy())
-            outs = self._runners["tagger"](batch["tagger"])
+            with self.timer("tag"):
+                outs = self._runners["tagger"](batch["tagger"])
             named = {h: torch.from_numpy(o) for h, o in zip(self.heads, outs, strict=True)}
             decoded = head_outputs(named)
             for h in self.heads:
                 heads[h].append(decoded[h].numpy())
-            embeds.append(self._runners["clip"](batch["clip"])[0])
+            with self.timer("embed"):
+                embeds.append(self._runners["clip"](batch["clip"])[0])
         if not probs:
             dim = self.embedding_dim
             empty = {h: np.zeros((0,)) for h in self.heads}
@@ -218,16 +224,19 @@ class IngestionModels:
             _normalise(np.concatenate(embeds)),
         )
 
+    def run(self, name: str, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Raw outputs of one model (``classifier`` logits, ``tagger`` heads in ``heads``
+        order, ``clip`` embeddings) on one batch of RGB crops."""
+        with self.timer("prepare"):
+            batch = torch.stack([self._transforms[name](c) for c in crops]).numpy()
+        return self._runners[name](batch)
+
     def embed_crops(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
         """L2-normalised CLIP image embeddings ``[G, D]`` of RGB crops."""
         out = [
-            self._runners["clip"](self._prepare_one("clip", crops[s : s + batch_size]))[0]
-            for s in range(0, len(crops), batch_size)
+            self.run("clip", crops[s : s + batch_size])[0] for s in range(0, len(crops), batch_size)
         ]
         return _normalise(np.concatenate(out)) if out else np.zeros((0, self.embedding_dim))
-
-    def _prepare_one(self, name: str, crops: Sequence[np.ndarray]) -> np.ndarray:
-        return torch.stack([self._transforms[name](c) for c in crops]).numpy()
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised CLIP text embeddings ``[N, D]`` (search queries, requests)."""

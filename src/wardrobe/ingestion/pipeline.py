@@ -62,7 +62,7 @@ MAX_GARMENTS = 100  # per photo: garment ids are <photo_id>-00 .. -99
 class IngestSettings:
     """``conf/pipeline/ingest.yaml``."""
 
-    backend: str = "torch"  # torch | onnx (measured in benchmarks/ingest.py)
+    backend: str = "onnx"  # onnx | torch (onnx measured faster: benchmarks/ingest.py)
     device: str = "cpu"
     batch_size: int = 32  # crops per model call
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -140,6 +140,7 @@ class IngestionPipeline:
             min_side=self.settings.min_side,
             min_clothing_confidence=self.settings.min_clothing_confidence,
         )
+        self.timer = models.timer  # one timer for every stage
 
     @classmethod
     def from_artifacts(
@@ -206,10 +207,12 @@ class IngestionPipeline:
         photos: list[_Photo] = []
         for i, (upload, photo_id) in enumerate(zip(uploads, ids, strict=True)):
             try:
-                raw, source = _read(upload, self.settings.max_bytes)
+                with self.timer("read"):
+                    raw, source = _read(upload, self.settings.max_bytes)
                 sha = hashlib.sha256(raw).hexdigest()
                 photo_id = check_id(photo_id, "photo id") if photo_id else sha[:16]
-                image = decode_image(raw, self.settings.max_pixels, self.settings.max_bytes)
+                with self.timer("decode"):
+                    image = decode_image(raw, self.settings.max_pixels, self.settings.max_bytes)
                 image = replace(image, source=source)
             except ImageDecodeError as err:
                 results[i] = PhotoResult(photo_id, None, False, IngestError(err.code, err.message))
@@ -217,7 +220,8 @@ class IngestionPipeline:
             except ValueError as err:  # an invalid photo id
                 results[i] = PhotoResult(None, None, False, IngestError("invalid_id", str(err)))
                 continue
-            report = check_quality(image, self.thresholds)
+            with self.timer("quality"):
+                report = check_quality(image, self.thresholds)
             if not report.passed:
                 issue = report.errors[0]
                 error = IngestError(issue.code, issue.message)
@@ -230,9 +234,10 @@ class IngestionPipeline:
 
     def _detect(self, photos: list[_Photo]) -> None:
         s = self.settings
-        found = self.models.detector.predict(
-            [p.image.rgb for p in photos], conf=s.conf, batch_size=s.batch_size
-        )
+        with self.timer("detect"):
+            found = self.models.detector.predict(
+                [p.image.rgb for p in photos], conf=s.conf, batch_size=s.batch_size
+            )
         for photo, detections in zip(photos, found, strict=True):
             best = max((d.conf for d in detections), default=None)
             flag = clothing_flag(best, s.min_clothing_confidence)
@@ -267,9 +272,10 @@ class IngestionPipeline:
         s = self.settings
         choice = g.choose_category(probs, det and det.name, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
-        attrs["colours"] = g.colours(
-            crop, s.colour_clusters, s.colour_min_share, s.colour_foreground
-        )
+        with self.timer("colour"):
+            attrs["colours"] = g.colours(
+                crop, s.colour_clusters, s.colour_min_share, s.colour_foreground
+            )
         warnings = [i.code for i in photo.warnings]
         if choice.disagreement:
             warnings.append(g.CLASS_DISAGREEMENT)
@@ -295,9 +301,10 @@ class IngestionPipeline:
     def _store(self, user_id: str, photo: _Photo, garments) -> PhotoResult:
         if self.repository is None:
             raise RuntimeError("no store attached: call attach(repository) or use analyse()")
-        stored = self.repository.put(
-            user_id, [r.garment for r, _ in garments], np.stack([e for _, e in garments])
-        )
+        with self.timer("store"):
+            stored = self.repository.put(
+                user_id, [r.garment for r, _ in garments], np.stack([e for _, e in garments])
+            )
         for (result, _), row in zip(garments, stored, strict=True):
             result.garment = row
         self._drop_stale(user_id, photo.photo_id, {r.id for r in stored})
