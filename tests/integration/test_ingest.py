@@ -130,3 +130,22 @@ def test_a_batch_of_only_bad_photos_returns_errors_and_stores_nothing(pipeline, 
     results = pipeline.ingest("alice", [b"", b"\xff\xd8\xff\xe0 truncated"])
     assert [r.error.code for r in results] == ["empty", "truncated"]
     assert repo.records.count_garments("alice") == 0
+
+
+def test_bulk_command_ingests_a_folder_and_lists_refused_photos(tiny_bundles, tmp_path, photos):
+    from wardrobe.ingestion import bulk
+
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(photos[0])
+    (folder / "sub" / "b.JPG").write_bytes(photos[1])
+    (folder / "broken.png").write_bytes(b"oops")
+    (folder / "notes.txt").write_text("not a photo, not listed")
+    overrides = [f"paths.root_dir={tmp_path}", f"paths.artifacts_dir={tiny_bundles}"]
+    overrides += ["pipeline.ingest.backend=torch"]
+    status = bulk.main([str(folder), "--user", "alice", "--workers", "0", *overrides])
+    assert status == 1  # broken.png was refused
+    pipeline = bulk.build(overrides)
+    assert pipeline.repository.records.count_garments("alice") == 2  # one garment per photo
+    assert bulk.main([str(folder), "--user", "alice", "--workers", "0", *overrides]) == 1
+    assert pipeline.repository.records.count_garments("alice") == 2  # re-run: no duplicates
