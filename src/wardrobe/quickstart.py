@@ -2,21 +2,27 @@
 
 ``python -m wardrobe.quickstart [--hardware cpu] [--force]`` runs ``train.py`` once per missing
 bundle with ``experiment=quickstart/<model>`` (small, CPU-friendly settings that meet the design's
-targets on the generated data), then ``evaluate.py``, then ``serve.py``.
+targets on the generated data), then ``evaluate.py``, then starts ``serve.py``, waits for
+``/health`` and prints two ``curl`` calls that work against it; the server runs until Ctrl+C.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import json
+import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from wardrobe.artifacts import list_bundles
+from wardrobe.serving.launch import ServeProcess
 
 QUICKSTART_DIR = Path("conf/experiment/quickstart")
+# a photo for the example call: a held-out scene that evaluate.py generated, else one that ships
+# with ultralytics (people in clothes)
+EXAMPLE_PHOTOS = ("data/synthwardrobe_heldout/deepfashion2/validation/image/000001.jpg",)
 
 
 def default_models(conf_dir: Path = QUICKSTART_DIR) -> list[str]:
@@ -44,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hardware", default="cpu", help="hardware profile (conf/hardware)")
     parser.add_argument("--force", action="store_true", help="retrain even if a bundle exists")
     parser.add_argument("--no-serve", action="store_true", help="stop after the evaluation")
+    parser.add_argument("--port", type=int, default=8000, help="port of the service")
     args = parser.parse_args(argv)
 
     present = list_bundles("model_artifacts")
@@ -57,15 +64,56 @@ def main(argv: list[str] | None = None) -> int:
         _run(["evaluate.py"])
     if args.no_serve:
         return 0
-    if importlib.util.find_spec("wardrobe.serving.app") is None:
-        print(
-            "serving is not built yet (the LitServe service is a later issue): "
-            "stopping after training and evaluation. Bundles are in model_artifacts/, "
-            "the report in reports/."
-        )
-        return 0
-    _run(["serve.py"])
-    return 0
+    return serve_and_show(port=args.port)
+
+
+def example_photo() -> Path:
+    """An existing photo for the example ``curl`` call."""
+    for candidate in EXAMPLE_PHOTOS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    import ultralytics
+
+    return Path(ultralytics.__file__).parent / "assets" / "zidane.jpg"
+
+
+def example_calls(url: str, photo: Path, user: str = "demo") -> list[str]:
+    """Two ``curl`` calls: ingest a photo, then search the wardrobe it started."""
+    search = json.dumps({"user_id": user, "text": "a blue shirt", "n": 3})
+    return [
+        f"curl -s -F image=@{shlex.quote(str(photo))} -F user_id={user} {url}/v1/garments",
+        f"curl -s -X POST {url}/v1/search -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(search)}",
+    ]
+
+
+def serve_and_show(
+    port: int = 8000, overrides: list[str] | None = None, block: bool = True
+) -> int | ServeProcess:
+    """Start ``serve.py``, wait until healthy, print two working ``curl`` calls, then serve
+    until Ctrl+C (``block=False``: return the running server instead)."""
+    server = ServeProcess([*(overrides or [])], port=port, cwd=Path.cwd())
+    print("+", " ".join(server.command[1:]), flush=True)
+    server.start()
+    try:
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    url = server.url
+    calls = example_calls(url, example_photo())
+    print(
+        f"\nThe service is up at {url} (API docs: {url}/docs). Try:\n\n"
+        + "\n".join(calls)
+        + "\n\nCtrl+C stops it.",
+        flush=True,
+    )
+    if not block:
+        return server
+    try:
+        return server.proc.wait()
+    except KeyboardInterrupt:
+        return server.stop() or 0
 
 
 if __name__ == "__main__":

@@ -283,10 +283,13 @@ def evaluate(cfg: DictConfig) -> dict[str, dict[str, float]]:
     return evaluate_bundles(cfg)
 
 
-@task_wrapper
 def serve(cfg: DictConfig) -> None:
-    """Start the LitServe service (not built yet: issue "LitServe service")."""
-    raise NotImplementedError(
-        "serving is not implemented yet: the LitServe service (POST /v1/garments, "
-        "/v1/recommend, ...) is a later issue. Train with train.py, evaluate with evaluate.py."
-    )
+    """Serve the bundles of ``cfg.artifacts_dir`` over LitServe until interrupted (the routes,
+    workers and stores are described in :mod:`wardrobe.serving`)."""
+    from wardrobe.serving.app import run_server
+
+    try:
+        run_server(cfg)
+    except Exception:
+        log.exception("serve failed (output dir: %s)", _output_dir(cfg))
+        raise

@@ -1,0 +1,77 @@
+"""The LitAPI: one inference worker that owns the models and the stores.
+
+Every route of the HTTP API (``app.py``) sends its request, as a plain dict ``{"op": ...}``, to
+this one LitAPI's queue. LitServe collects up to ``max_batch_size`` requests that arrive within
+``batch_timeout`` and calls :meth:`WardrobeAPI.predict` once with the batch: the photos among
+them go through the models together (:class:`~wardrobe.serving.service.WardrobeService`).
+
+Why one LitAPI and not one per route: every LitAPI gets its own worker processes, and each would
+open the stores. The embedded Chroma store (``PersistentClient``) must be opened by one process
+only, so with ``pipeline/store=chroma_embedded`` the whole service runs in exactly one worker,
+and with ``chroma_server`` the workers scale out together (``workers_per_device``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import litserve as ls
+
+log = logging.getLogger(__name__)
+
+WORKER_PATH = "/internal/wardrobe-worker"  # LitServe's own route for it is removed (app.py)
+
+
+class WardrobeAPI(ls.LitAPI):
+    """Ingestion (batched across requests), garments, recommendation, feedback and search.
+
+    The constructor takes only the resolved config as plain data: LitServe pickles the API into
+    spawned worker processes, and :meth:`setup` loads the bundles and opens the stores there.
+    """
+
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        *,
+        max_batch_size: int = 1,
+        batch_timeout: float = 0.0,
+        service: Any = None,
+    ) -> None:
+        super().__init__(
+            max_batch_size=int(max_batch_size),
+            batch_timeout=float(batch_timeout),
+            api_path=WORKER_PATH,
+        )
+        self.cfg = dict(cfg)
+        self.service = service  # set by setup(); tests may pass one built in-process
+
+    def setup(self, device: str) -> None:
+        from wardrobe.serving.service import build_service
+
+        if self.service is None:
+            self.service = build_service(self.cfg, device)
+        log.info("worker ready on %s: %s", device, dict(self.service.pipeline.model_versions))
+
+    @property
+    def batched(self) -> bool:
+        return self.max_batch_size > 1
+
+    def decode_request(self, request):
+        # The routes send validated dicts; nothing else reaches this queue.
+        return request
+
+    def predict(self, x):
+        if self.batched:
+            return self.service.handle(list(x))
+        return self.service.handle([x])[0]
+
+    def encode_response(self, output):
+        # an Outcome (status, JSON body, headers): pickled back to the HTTP process
+        return output
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["service"] = None  # models and store clients never cross into a worker
+        return state

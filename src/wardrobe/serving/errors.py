@@ -1,0 +1,170 @@
+"""One mapping from what went wrong to an HTTP status and a JSON error body.
+
+Worker side: :func:`outcome_from_exception` turns an exception raised while serving one request
+into an :class:`Outcome` (status + body), so that one bad photo in a server-side batch fails
+alone and nothing but a real server fault becomes a 500. API side: :func:`install_handlers`
+gives FastAPI's validation errors, ``HTTPException`` and unexpected exceptions the same body
+``{"error": {"code", "message", "detail"}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wardrobe.ingestion.decode import ImageDecodeError
+from wardrobe.store.errors import Conflict, DimensionMismatch, NotFound, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# Why a photo was refused -> HTTP status. 413: the file or its pixel count is over the limit;
+# 415: not an image type we read; 422: an image, but unusable (damaged, too small); 400: nothing.
+IMAGE_ERROR_STATUS: dict[str, int] = {
+    "empty": 400,
+    "too_large": 413,
+    "too_many_pixels": 413,
+    "not_an_image": 415,
+    "unsupported_format": 415,
+    "truncated": 422,
+    "corrupt": 422,
+    "too_small": 422,
+    "unreadable": 422,
+    "not_found": 422,
+}
+
+_STATUS_CODE = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    503: "unavailable",
+    504: "timeout",
+}
+
+
+class UnknownUser(LookupError):
+    """A user the stores have never seen (no garment ingested yet)."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"unknown user {user_id!r}: it has no wardrobe yet (ingest a photo first)")
+        self.user_id = user_id
+
+
+@dataclass
+class Outcome:
+    """What the worker answers for one request: an HTTP status and a JSON-able body.
+
+    It crosses the process boundary (pickled), so it holds plain data only."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, status_code=self.status, headers=self.headers)
+
+
+def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+def error(status: int, code: str, message: str, detail: Any = None) -> Outcome:
+    return Outcome(status, error_body(code, message, detail))
+
+
+def image_error(code: str, message: str) -> Outcome:
+    """A refused photo (decode or quality error code from ingestion)."""
+    return error(IMAGE_ERROR_STATUS.get(code, 422), code, message)
+
+
+def outcome_from_exception(err: BaseException) -> Outcome:
+    """Map an exception raised while serving one request to its answer.
+
+    Client mistakes the HTTP layer cannot see (unknown ids, refused images, invalid
+    constraints) are 4xx; a store that cannot be reached is 503; anything else is a 500 with
+    no internals in the body (the traceback goes to the log)."""
+    if isinstance(err, ImageDecodeError):
+        return image_error(err.code, err.message)
+    if isinstance(err, UnknownUser):
+        return error(404, "unknown_user", str(err))
+    if isinstance(err, NotFound):
+        return error(404, "not_found", str(err))
+    if isinstance(err, Conflict):
+        return error(409, "conflict", str(err))
+    if isinstance(err, StoreUnavailable):
+        log.error("store unavailable: %s", err)
+        return error(503, "store_unavailable", f"a backing store is unavailable: {err}")
+    if isinstance(err, DimensionMismatch):  # a deployment fault, not the client's
+        log.error("embedding dimension mismatch: %s", err)
+        return error(500, "internal_error", "the server's models and store do not match")
+    if isinstance(err, ValidationError):
+        return error(422, "invalid_request", _validation_message(err.errors()), _plain(err))
+    if isinstance(err, ValueError):
+        # ValueError is how the libraries refuse arguments (an id, a constraint); logged with
+        # its traceback so that a bug raising ValueError is still seen.
+        log.warning("request refused: %s", err, exc_info=True)
+        return error(422, "invalid_request", str(err))
+    log.exception("internal error while serving a request", exc_info=err)
+    return error(500, "internal_error", "internal server error (see the server log)")
+
+
+def _plain(err: ValidationError) -> Any:
+    return jsonable_encoder(err.errors(include_url=False, include_context=False))
+
+
+def _validation_message(errors: list[Any]) -> str:
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "invalid request: " + "; ".join(parts) + more
+
+
+# -------------------------------------------------------------------------------- API side
+def install_handlers(app: FastAPI) -> None:
+    """Give every error of the app the body of :class:`~wardrobe.serving.schemas.ErrorResponse`."""
+
+    async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        body = error_body("invalid_request", _validation_message(list(errors)))
+        body["error"]["detail"] = jsonable_encoder(
+            [{k: v for k, v in e.items() if k not in ("ctx", "url", "input")} for e in errors]
+        )
+        return JSONResponse(body, status_code=422)
+
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if isinstance(detail, dict) and "error" in detail:
+            body = detail
+        else:
+            code = _STATUS_CODE.get(exc.status_code, "error")
+            if exc.status_code >= 500 and exc.status_code != 503:
+                code = "internal_error"
+            body = error_body(code, str(detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error in the API process (pid %d)", os.getpid(), exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "internal server error (see the server log)"),
+            status_code=500,
+        )
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,79 @@
+"""The real ``serve.py`` for the end-to-end tests: stores and logs under a test folder, the
+tiny bundles, a free loopback port (the process handling is :mod:`wardrobe.serving.launch`)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+
+from wardrobe.serving import launch
+
+REPO_ROOT = launch.REPO_ROOT
+
+
+class ServeProcess(launch.ServeProcess):
+    """``serve.py`` rooted in ``root`` (``paths.root_dir``: stores, logs) serving ``artifacts``."""
+
+    def __init__(
+        self,
+        root: Path,
+        artifacts: Path,
+        overrides: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        super().__init__(
+            [
+                "host=127.0.0.1",
+                "log_level=warning",
+                f"paths.root_dir={self.root}",
+                f"artifacts_dir={artifacts}",
+                *overrides,
+            ],
+            env={"OMP_NUM_THREADS": "1", **(env or {})},
+        )
+
+    def start(self) -> ServeProcess:
+        self.log_path = self.root / f"serve-{self.port}-{time.time_ns()}.log"
+        return super().start()
+
+    def wait_ready(self, timeout: float = 300.0) -> list[int | None]:
+        return super().wait_ready(timeout)
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120), **kwargs)
+
+
+@contextlib.contextmanager
+def serving(
+    root: Path,
+    artifacts: Path,
+    overrides: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[ServeProcess]:
+    """A started and healthy server, stopped (for sure) on exit."""
+    server = ServeProcess(root, artifacts, overrides, env)
+    try:
+        server.start()
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def noise_photo(seed: int, size: tuple[int, int] = (256, 320)) -> bytes:
+    """A distinct valid JPEG per seed (smooth colour noise), for bursts of writes."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, size=(8, 10, 3), dtype=np.uint8)
+    image = Image.fromarray(base).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
