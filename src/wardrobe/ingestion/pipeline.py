@@ -69,6 +69,8 @@ class IngestSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     min_side: int = 224  # quality: shorter side below this rejects
     conf: float = 0.25  # detector score threshold for a garment
+    iou: float = 0.6  # NMS over all classes: one garment, one box
+    agnostic_nms: bool = True
     min_clothing_confidence: float = 0.5  # below: "not_clothing" warning
     max_garments: int = 12
     min_box_side: int = 16
@@ -236,7 +238,11 @@ class IngestionPipeline:
         s = self.settings
         with self.timer("detect"):
             found = self.models.detector.predict(
-                [p.image.rgb for p in photos], conf=s.conf, batch_size=s.batch_size
+                [p.image.rgb for p in photos],
+                conf=s.conf,
+                iou=s.iou,
+                batch_size=s.batch_size,
+                agnostic=s.agnostic_nms,
             )
         for photo, detections in zip(photos, found, strict=True):
             best = max((d.conf for d in detections), default=None)

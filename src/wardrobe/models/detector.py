@@ -200,11 +200,13 @@ def postprocess(
     iou: float,
     max_det: int,
     multi_label: bool = False,
+    agnostic: bool = False,
 ) -> list[list[Detection]]:
     """``(B, 4 + nc, anchors)`` network output -> detections in original image pixels.
 
     ``multi_label`` keeps every class above ``conf`` for a box (as ultralytics validates, for
-    mAP); otherwise only the best class of each box (what an app wants). NMS is per class.
+    mAP); otherwise only the best class of each box (what an app wants). NMS is per class, or
+    over all classes with ``agnostic`` (one garment is one box, whatever classes compete).
     """
     from torchvision.ops import batched_nms
 
@@ -221,7 +223,8 @@ def postprocess(
             keep = confs > conf
             boxes, confs, classes = boxes[keep], confs[keep], classes[keep]
         xyxy = torch.cat([boxes[:, :2] - boxes[:, 2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2], 1)
-        keep = batched_nms(xyxy, confs, classes, iou)[:max_det]
+        groups = torch.zeros_like(classes) if agnostic else classes
+        keep = batched_nms(xyxy, confs, groups, iou)[:max_det]
         xyxy, confs, classes = xyxy[keep], confs[keep], classes[keep]
         # undo the letterbox, clip to the image
         xyxy[:, [0, 2]] = ((xyxy[:, [0, 2]] - info.left) / info.ratio).clamp(0, info.width)
@@ -305,6 +308,7 @@ class GarmentDetector:
         max_det: int | None = None,
         multi_label: bool = False,
         batch_size: int = 16,
+        agnostic: bool = False,
     ) -> list[list[Detection]]:
         """Detections for each RGB ``uint8`` image (any sizes), run in batches."""
         prep = self.preprocessing
@@ -315,7 +319,7 @@ class GarmentDetector:
         for start in range(0, len(images), batch_size):
             batch, infos = self.preprocess(images[start : start + batch_size])
             raw = self.forward(batch)
-            results += postprocess(raw, infos, conf, iou, max_det, multi_label)
+            results += postprocess(raw, infos, conf, iou, max_det, multi_label, agnostic)
         return results
 
 

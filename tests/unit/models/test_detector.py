@@ -359,3 +359,16 @@ def test_inference_imports_no_training_code(trained):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["onnx False []", "torch True []"]
+
+
+def test_agnostic_nms_keeps_one_box_per_garment_whatever_the_classes():
+    from wardrobe.models.detector import LetterboxInfo, postprocess
+
+    preds = np.zeros((1, 4 + 13, 2), np.float32)
+    preds[0, :4, 0] = [50, 50, 40, 60]  # the same garment, two boxes, two classes
+    preds[0, :4, 1] = [51, 50, 40, 60]
+    preds[0, 4 + 11, 0], preds[0, 4 + 12, 1] = 0.9, 0.8  # vest_dress, sling_dress
+    info = [LetterboxInfo(1.0, 0, 0, 100, 100)]
+    assert len(postprocess(preds, info, 0.25, 0.6, 300)[0]) == 2  # per class: both stay
+    (only,) = postprocess(preds, info, 0.25, 0.6, 300, agnostic=True)[0]
+    assert only.name == "vest_dress" and only.conf == pytest.approx(0.9)
