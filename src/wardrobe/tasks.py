@@ -249,7 +249,9 @@ def export_bundle(
         net=model.net,
         net_cfg=getattr(model.net, "config", None) or cfg.model.net,
         labels=labels,
-        preprocessing=cfg.model.preprocessing,
+        # a module may resolve more than its config says (the compatibility model records the
+        # sha256 of the CLIP bundle whose features it learnt on)
+        preprocessing=getattr(model, "export_preprocessing", None) or cfg.model.preprocessing,
         metrics=metrics,
         train_cfg=cfg,
     )

@@ -260,3 +260,79 @@ def normalise_colour(word: str) -> str | None:
 # Feedback signals and their default weights (the design's table; overridable in config).
 # --------------------------------------------------------------------------------------------
 FEEDBACK_SIGNALS: tuple[str, ...] = ("like", "dislike", "wear", "skip", "click")
+
+
+# --------------------------------------------------------------------------------------------
+# Styling rules shared by the recommender (and anything that explains an outfit).
+# --------------------------------------------------------------------------------------------
+# Occasions and the formality range (0 = loungewear .. 1 = black tie) each garment must fall in.
+OCCASION_FORMALITY = MappingProxyType(
+    {
+        "athletic": (0.0, 0.3),
+        "casual": (0.0, 0.55),
+        "smart_casual": (0.3, 0.75),
+        "business_casual": (0.45, 0.8),
+        "business": (0.6, 1.0),
+        "formal": (0.7, 1.0),
+    }
+)
+OCCASIONS: tuple[str, ...] = tuple(OCCASION_FORMALITY)
+
+# Hue families of the non-neutral palette colours on the painter's (RYB) colour wheel, and how
+# two families combine: complementary (opposite on the wheel, plus the classic blue-brown),
+# analogous (neighbours), anything else clashes. The design's "complementary" table mostly
+# paired a colour with neutrals; those pairs are CLASSIC_COLOUR_PAIRS below.
+COLOUR_HUE_FAMILY = MappingProxyType(
+    {
+        "red": "red",
+        "pink": "red",
+        "orange": "warm",
+        "yellow": "warm",
+        "brown": "earth",
+        "green": "green",
+        "blue": "blue",
+        "purple": "purple",
+    }
+)
+COMPLEMENTARY_FAMILIES: frozenset[frozenset[str]] = frozenset(
+    frozenset(pair)
+    for pair in (("red", "green"), ("blue", "warm"), ("purple", "warm"), ("blue", "earth"))
+)
+ANALOGOUS_FAMILIES: frozenset[frozenset[str]] = frozenset(
+    frozenset(pair)
+    for pair in (
+        ("red", "purple"),
+        ("red", "warm"),
+        ("red", "earth"),
+        ("warm", "earth"),
+        ("warm", "green"),
+        ("green", "blue"),
+        ("green", "earth"),
+        ("blue", "purple"),
+    )
+)
+
+
+def _classic_pairs(table: dict[str, tuple[str, ...]]) -> frozenset[frozenset[str]]:
+    pairs = set()
+    for first, others in table.items():
+        for other in others:
+            a, b = normalise_colour(first), normalise_colour(other)
+            if a is None or b is None or a == b:
+                raise ValueError(f"classic colour pair {first}/{other} is not two palette colours")
+            pairs.add(frozenset((a, b)))
+    return frozenset(pairs)
+
+
+# The design's colour pairings (cream -> beige, burgundy -> red), as unordered palette pairs.
+CLASSIC_COLOUR_PAIRS: frozenset[frozenset[str]] = _classic_pairs(
+    {
+        "navy": ("white", "tan", "cream", "burgundy"),
+        "black": ("white", "grey", "red", "pink"),
+        "grey": ("navy", "blue", "pink", "burgundy"),
+        "blue": ("tan", "brown", "white", "grey"),
+        "brown": ("blue", "navy", "white", "cream"),
+    }
+)
+if set(COLOUR_HUE_FAMILY) != set(COLOURS) - NEUTRAL_COLOURS:
+    raise RuntimeError("COLOUR_HUE_FAMILY must cover exactly the non-neutral palette colours")

@@ -13,6 +13,11 @@ Both question kinds arrive in the one validation/test dataloader of
 :class:`~wardrobe.data.polyvore_datamodule.PolyvoreDataModule` (FITB under ``batch["fitb"]``);
 metrics are computed and reset at the end of each epoch, and the validation ones also in
 ``on_train_start`` (the sanity check must not leak into epoch 0).
+
+When the item encoder is another bundle (``encoder.kind: bundle``, e.g. the served CLIP model),
+the recorded preprocessing also carries ``encoder_weights_sha256``, that bundle's
+``weights_sha256``: serving feeds the net the garments' stored CLIP embeddings and must be able to
+check that they come from the very encoder the net was trained on.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, SumMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
+from wardrobe.artifacts import BundleError, read_meta
 from wardrobe.hparams import plain
 from wardrobe.models.base_module import (
     _LOADING_CHECKPOINT,
@@ -40,6 +46,36 @@ from wardrobe.models.base_module import (
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
 
 Batch = dict[str, torch.Tensor]
+ENCODER_SHA_KEY = "encoder_weights_sha256"
+
+
+def bundle_preprocessing(preprocessing: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``preprocessing`` as plain values; for an encoder of kind ``bundle`` with
+    ``encoder_weights_sha256`` set to that bundle's ``weights_sha256``.
+
+    A given ``encoder_weights_sha256`` must match the encoder bundle when it is present (a
+    stale value fails loudly); without the encoder bundle (a checkpoint loaded elsewhere) a given
+    value is kept, and a missing one is an error.
+    """
+    pre = plain(preprocessing, "preprocessing")
+    if not isinstance(pre, dict):
+        return pre
+    encoder = pre.get("encoder") or {}
+    if not isinstance(encoder, dict) or encoder.get("kind") != "bundle":
+        return pre
+    given = pre.get(ENCODER_SHA_KEY)
+    try:
+        actual = read_meta(encoder["path"])["weights_sha256"]
+    except (BundleError, KeyError, OSError) as err:
+        if given:
+            return pre
+        raise ValueError(f"preprocessing.encoder: cannot read the encoder bundle: {err}") from err
+    if given and given != actual:
+        raise ValueError(
+            f"preprocessing.{ENCODER_SHA_KEY}={given} but the encoder bundle "
+            f"{encoder['path']} has weights {actual}"
+        )
+    return pre | {ENCODER_SHA_KEY: actual}
 
 
 def fitb_predictions(
@@ -90,7 +126,7 @@ class OutfitCompatibilityModule(LightningModule):
         scheduler: scheduler partial or None (stepped every epoch).
         compile: ``torch.compile`` the net (in place, state-dict keys unchanged) before fitting.
         preprocessing: how inputs become net inputs (the encoder spec, ``feature_dim``);
-            recorded in the checkpoint and the bundle.
+            recorded in the checkpoint and the bundle (see :func:`bundle_preprocessing`).
     """
 
     def __init__(
@@ -116,7 +152,7 @@ class OutfitCompatibilityModule(LightningModule):
                 "optimizer": optimizer_config,
                 "scheduler": scheduler_config,
                 "compile": bool(compile),
-                "preprocessing": plain(preprocessing, "preprocessing"),
+                "preprocessing": bundle_preprocessing(preprocessing),
             },
             logger=False,
         )
@@ -134,6 +170,11 @@ class OutfitCompatibilityModule(LightningModule):
             return super().load_from_checkpoint(*args, **kwargs)
         finally:
             _LOADING_CHECKPOINT.reset(token)
+
+    @property
+    def export_preprocessing(self) -> dict[str, Any] | None:
+        """The preprocessing a bundle of this model must record (with the encoder's sha)."""
+        return self.hparams.preprocessing
 
     def forward(self, features: torch.Tensor, padding_mask: torch.Tensor | None = None):
         """Compatibility logits ``[B]``."""

@@ -525,6 +525,28 @@ class RecordStore:
             items = [_garment_from_row(r) for r in rows]
         return GarmentPage(items=items, total=total, limit=int(limit), offset=int(offset))
 
+    def all_garments(self, user_id: str) -> list[Garment]:
+        """Every ready garment of the user in one query, ordered by id (paging with
+        :meth:`list_garments` costs a query and an OFFSET scan per page)."""
+        check_id(user_id, "user id")
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                sa.select(garments).where(garments.c.user_id == user_id).order_by(garments.c.id)
+            )
+            return [_garment_from_row(r) for r in rows]
+
+    def garments_fingerprint(self, user_id: str) -> tuple[int, str | None]:
+        """``(count, latest updated_at)`` of the user's ready garments: it changes whenever a
+        garment is added, replaced or deleted, so it keys a cache of the wardrobe cheaply."""
+        check_id(user_id, "user id")
+        with self._tx(write=False) as conn:
+            count, latest = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(garments.c.updated_at)).where(
+                    garments.c.user_id == user_id
+                )
+            ).one()
+        return int(count), None if latest is None else str(latest)
+
     def count_garments(self, user_id: str) -> int:
         check_id(user_id, "user id")
         with self._tx(write=False) as conn:
@@ -674,36 +696,55 @@ class RecordStore:
         """Record an outfit shown to the user. Its garments must be the user's ready garments
         (:class:`NotFound` otherwise). Recording the same id again with the same garments
         returns the stored outfit; with other garments it is a :class:`Conflict`."""
+        return self.record_outfits(user_id, [(outfit_id, garment_ids, context)])[0]
+
+    def record_outfits(
+        self,
+        user_id: str,
+        items: Sequence[tuple[str | None, Sequence[str], Mapping[str, Any] | None]],
+    ) -> list[Outfit]:
+        """Record several outfits shown together, ``(outfit_id, garment_ids, context)`` each,
+        in one transaction (all or none; one commit instead of one per outfit). The rules of
+        :meth:`record_outfit` apply to each."""
         check_id(user_id, "user id")
-        ids = _check_ids(garment_ids, "garment id")
-        if not ids:
-            raise ValueError("an outfit needs at least one garment")
-        outfit_id = check_id(outfit_id or uuid.uuid4().hex, "outfit id")
-        ctx = check_json_object(dict(context or {}), "outfit context")
-        with self._tx(write=True) as conn:
-            found = self._select_garments(conn, user_id, ids)
-            absent = [g for g in ids if g not in found]
-            if absent:
-                raise NotFound(f"outfit {outfit_id!r}: unknown garments {absent} for {user_id!r}")
-            existing = self._select_outfit(conn, user_id, outfit_id)
-            if existing is not None:
-                if existing.garment_ids != ids:
-                    raise Conflict(
-                        f"outfit {outfit_id!r} was recorded with garments "
-                        f"{existing.garment_ids}, not {ids}"
-                    )
-                return existing
-            self._ensure_user(conn, user_id)
-            conn.execute(
-                outfits.insert().values(
-                    user_id=user_id,
-                    id=outfit_id,
-                    garment_ids=ids,
-                    context=ctx,
-                    created_at=utcnow(),
-                )
+        checked = []
+        for outfit_id, garment_ids, context in items:
+            ids = _check_ids(garment_ids, "garment id")
+            if not ids:
+                raise ValueError("an outfit needs at least one garment")
+            outfit_id = check_id(outfit_id or uuid.uuid4().hex, "outfit id")
+            checked.append(
+                (outfit_id, ids, check_json_object(dict(context or {}), "outfit context"))
             )
-            return self._select_outfit(conn, user_id, outfit_id)
+        if not checked:
+            return []
+        with self._tx(write=True) as conn:
+            found = self._select_garments(
+                conn, user_id, sorted({g for _, i, _ in checked for g in i})
+            )
+            self._ensure_user(conn, user_id)
+            return [self._record_outfit(conn, user_id, *item, found) for item in checked]
+
+    def _record_outfit(
+        self, conn: Connection, user_id: str, outfit_id: str, ids: list[str], ctx: dict, found
+    ) -> Outfit:
+        absent = [g for g in ids if g not in found]
+        if absent:
+            raise NotFound(f"outfit {outfit_id!r}: unknown garments {absent} for {user_id!r}")
+        existing = self._select_outfit(conn, user_id, outfit_id)
+        if existing is not None:
+            if existing.garment_ids != ids:
+                raise Conflict(
+                    f"outfit {outfit_id!r} was recorded with garments "
+                    f"{existing.garment_ids}, not {ids}"
+                )
+            return existing
+        conn.execute(
+            outfits.insert().values(
+                user_id=user_id, id=outfit_id, garment_ids=ids, context=ctx, created_at=utcnow()
+            )
+        )
+        return self._select_outfit(conn, user_id, outfit_id)
 
     def _select_outfit(self, conn: Connection, user_id: str, outfit_id: str) -> Outfit | None:
         row = conn.execute(

@@ -11,9 +11,13 @@ import torch
 
 from tests.unit.data.polyvore_tiny import write_tiny_polyvore
 from wardrobe import tasks
-from wardrobe.artifacts import load_bundle
+from wardrobe.artifacts import load_bundle, read_meta, save_bundle
 from wardrobe.data.polyvore_datamodule import PolyvoreDataModule
-from wardrobe.models.compatibility_module import OutfitCompatibilityModule, fitb_predictions
+from wardrobe.models.compatibility_module import (
+    OutfitCompatibilityModule,
+    bundle_preprocessing,
+    fitb_predictions,
+)
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
 
 DIM = 16
@@ -157,3 +161,33 @@ def test_train_task_exports_a_bundle_with_the_encoder(make_cfg, tmp_path):
     assert bundle.preprocessing["encoder"]["name"] == "tf_efficientnet_lite0"
     assert bundle.labels["semantic_categories"] == sorted(set(tiny.category.values()))
     assert isinstance(bundle.net, OutfitCompatibilityNet) and not bundle.net.training
+
+
+def _encoder_bundle(path):
+    """A stand-in encoder bundle (any wardrobe net will do: only its weights' sha matters)."""
+    torch.manual_seed(1)
+    net = OutfitCompatibilityNet(DIM, d_model=16, nhead=2, num_layers=1, dim_feedforward=32)
+    return save_bundle(path, name="clip", net=net, net_cfg=net.config, labels={},
+                       preprocessing={})  # fmt: skip
+
+
+def test_a_bundle_encoder_records_its_weights_sha(tmp_path):
+    """Serving feeds stored CLIP embeddings to the net: the bundle must name the CLIP weights."""
+    encoder = _encoder_bundle(tmp_path / "clip")
+    sha = read_meta(encoder)["weights_sha256"]
+    pre = {"encoder": {"kind": "bundle", "path": str(encoder)}, "feature_dim": DIM}
+    module = OutfitCompatibilityModule(
+        OutfitCompatibilityNet(DIM, d_model=16, nhead=2, num_layers=1, dim_feedforward=32),
+        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
+        preprocessing=pre,
+    )
+    assert module.export_preprocessing["encoder_weights_sha256"] == sha
+    assert bundle_preprocessing(pre | {"encoder_weights_sha256": sha})["feature_dim"] == DIM
+    with pytest.raises(ValueError, match="encoder bundle"):
+        bundle_preprocessing(pre | {"encoder_weights_sha256": "0" * 64})  # a stale sha
+    backbone = {"encoder": {"kind": "backbone", "name": "tf_efficientnet_lite0"}}
+    assert "encoder_weights_sha256" not in bundle_preprocessing(backbone)
+    missing = {"encoder": {"kind": "bundle", "path": str(tmp_path / "nowhere")}}
+    with pytest.raises(ValueError, match="cannot read"):
+        bundle_preprocessing(missing)
+    assert bundle_preprocessing(missing | {"encoder_weights_sha256": sha})  # checkpoint elsewhere

@@ -12,7 +12,7 @@ from wardrobe.store import GarmentRepository
 
 def test_embedded_store_config_instantiates_under_root_dir(make_cfg, tmp_path, monkeypatch):
     monkeypatch.delenv("WARDROBE_RECORDS_URL", raising=False)
-    cfg = make_cfg("serve", ["+pipeline/store=chroma_embedded", "pipeline.store.vectors.dim=8"])
+    cfg = make_cfg("serve", ["pipeline/store=chroma_embedded", "pipeline.store.vectors.dim=8"])
     store_cfg = cfg.pipeline.store
     assert store_cfg.records.url == f"sqlite:///{tmp_path}/store/wardrobe.db"
     assert store_cfg.vectors.path == f"{tmp_path}/store/chroma"
@@ -28,7 +28,7 @@ def test_embedded_store_config_instantiates_under_root_dir(make_cfg, tmp_path, m
 def test_server_store_config_composes(make_cfg, monkeypatch):
     monkeypatch.setenv("WARDROBE_CHROMA_PORT", "8123")
     monkeypatch.setenv("WARDROBE_RECORDS_URL", "postgresql+psycopg://u@db/wardrobe")
-    cfg = make_cfg("serve", ["+pipeline/store=chroma_server"])
+    cfg = make_cfg("serve", ["pipeline/store=chroma_server"])
     store = OmegaConf.to_container(cfg.pipeline.store, resolve=True)
     assert store["vectors"] | {"headers": {}} == {
         "mode": "server",

@@ -34,7 +34,13 @@ from wardrobe.data.formats.polyvore import (
     Outfit,
     OutfitItem,
 )
-from wardrobe.taxonomy import CATEGORY_BY_NAME, CATEGORY_INDEX, COLOURS, NEUTRAL_COLOURS, SEASONS
+from wardrobe.taxonomy import (
+    CATEGORY_BY_NAME,
+    CATEGORY_INDEX,
+    COLOUR_HUE_FAMILY,
+    COMPLEMENTARY_FAMILIES,
+    SEASONS,
+)
 
 from .spec import GarmentSpec
 
@@ -43,26 +49,13 @@ SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
 FITB_ANSWERS = 4
 
 # ---- the hidden rule -----------------------------------------------------------------------
-COLOUR_FAMILY = MappingProxyType(
-    {
-        "red": "red",
-        "pink": "red",
-        "orange": "warm",
-        "yellow": "warm",
-        "brown": "earth",
-        "green": "green",
-        "blue": "blue",
-        "purple": "purple",
-    }
-)
-COMPLEMENTARY = frozenset(
-    frozenset(pair)
-    for pair in (("blue", "warm"), ("purple", "warm"), ("green", "red"), ("blue", "earth"))
-)
+# The stylist's colour theory is the colour wheel of ``taxonomy`` (hue families and their
+# complementary pairs), which the recommender's rule scorer also knows; the hidden part is how
+# the rule combines it with slots, formality and seasons, and that only this file decides.
+COLOUR_FAMILY = COLOUR_HUE_FAMILY
+COMPLEMENTARY = COMPLEMENTARY_FAMILIES
 FORMALITY_SPREAD = 0.3
 MAX_ACCESSORIES = 2
-if set(COLOUR_FAMILY) != set(COLOURS) - NEUTRAL_COLOURS:
-    raise RuntimeError("COLOUR_FAMILY must cover exactly the non-neutral palette colours")
 
 
 def families_ok(families: set[str]) -> bool:
