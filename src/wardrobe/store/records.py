@@ -66,6 +66,8 @@ SCHEMA_VERSION = 1
 MAX_PAGE = 1000
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
+SCHEMA_LOCK = 0x77617264  # PostgreSQL advisory lock id of schema creation ("ward")
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -381,6 +383,8 @@ class RecordStore:
     def create_schema(self) -> None:
         """Create missing tables and indexes (idempotent); refuse a newer schema version."""
         with self._tx(write=True) as conn:
+            if conn.dialect.name == "postgresql":  # workers starting together: one at a time
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             metadata.create_all(conn, checkfirst=True)
             stored = conn.execute(
                 sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")

@@ -207,3 +207,19 @@ def test_invalid_ids_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="duplicate"):
         store.upsert_garments("alice", [make_garment("g1"), make_garment("g1")])
     store.close()
+
+
+def test_stores_opened_at_once_on_a_fresh_database_all_start(record_url):
+    """Several workers starting together create the schema once (no duplicate-table race)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wardrobe.store import RecordStore
+
+    def open_store(_):
+        store = RecordStore(record_url)
+        store.ensure_user("alice")
+        store.close()
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(open_store, range(4)))
