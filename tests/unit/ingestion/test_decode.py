@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -218,16 +217,13 @@ def test_multi_picture_jpeg_decodes_its_first_picture():
     assert_red_over_blue(out.rgb)
 
 
-def test_header_claiming_20000x20000_is_refused_fast_without_allocating():
+def test_header_claiming_20000x20000_is_refused_without_allocating():
     data = png_header_only(20_000, 20_000)
     assert len(data) < 200
     tracemalloc.start()
-    start = time.perf_counter()
     expect_error(data, "too_many_pixels")
-    elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 0.1
     assert peak < 1_000_000  # the pixels would be 1.2 GB
 
 

