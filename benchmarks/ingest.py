@@ -82,8 +82,9 @@ def baseline(pipeline: IngestionPipeline, paths: list[Path]) -> tuple[list[list[
                 m.run("tagger", [crop])
             probs = torch.from_numpy(logits).softmax(-1).numpy()
             found.append(g.choose_category(probs, det and det.name).category)
+            tight = g.cut(rgb, g.crop_box(box, w, h, 0.0 if det is None else s.box_padding, False))
             with timer("colour"):
-                g.colours(crop, s.colour_clusters, s.colour_min_share, s.colour_foreground)
+                g.colours(tight, s.colour_clusters, s.colour_min_share, s.colour_foreground)
         with timer("embed"):
             m.embed_crops([_imread_rgb(path)], batch_size=1)  # CLIP on the whole photo
         categories.append(found)

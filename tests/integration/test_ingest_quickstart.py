@@ -1,9 +1,9 @@
 """Ingestion accuracy with the quickstart bundles (``make run`` trains them; ~1 h on 2 CPUs).
 
 Skipped where ``model_artifacts/`` (or ``$WARDROBE_ARTIFACTS``) lacks the four ingestion bundles
-(CI trains only tiny ones). A synthetic flat lay with three garments the detector knows goes
-through the pipeline into real stores; each garment must be found (IoU >= 0.5) with the right
-fine category, primary colour and pattern.
+(CI trains only tiny ones). Synthetic flat lays with garments the detector knows go
+through the pipeline into real stores; the garments must be found (IoU >= 0.5) with the right
+fine category, primary colour and pattern at the design's target rates.
 """
 
 from __future__ import annotations
@@ -38,19 +38,36 @@ def iou(a, b) -> float:
     return inter / union if union else 0.0
 
 
+PHOTOS = 12
+OUTFITS = (["jeans", "t_shirt"], ["midi_dress", "blazer"], ["shorts", "blouse", "cardigan"])
+
+
 def test_flat_lay_garments_found_with_category_colour_and_pattern(tmp_path):
-    photo, scene = flat_lay(7, ["jeans", "t_shirt", "midi_dress"], shape=(480, 640))
+    """12 flat lays (30 garments the detector knows), end to end into real stores. Each
+    annotated garment must be found (IoU >= 0.5) and named right at the rates the design's
+    targets ask of the models (category > 0.80, colour > 0.85, attributes > 0.70)."""
     pipeline = IngestionPipeline.from_artifacts(ARTIFACTS)
     records = RecordStore(f"sqlite:///{tmp_path / 'wardrobe.db'}")
     vectors = VectorStore.embedded(str(tmp_path / "chroma"), dim=pipeline.embedding_dim)
     pipeline.attach(GarmentRepository(records, vectors))
-    result = pipeline.ingest("alice", [photo])[0]
-    assert result.ok
-    found = [gr.garment for gr in result.garments]
-    for item in scene.items:
-        best = max(found, key=lambda g: iou(g.box, item.box), default=None)
-        assert best is not None and iou(best.box, item.box) >= 0.5, f"{item.spec.category} missed"
-        assert best.category == item.spec.category
-        assert best.attributes.primary_colour == item.spec.colour_primary
-        assert best.attributes.pattern == item.spec.pattern
-    assert records.count_garments("alice") == vectors.count("alice") == len(found)
+    photos = [flat_lay(100 + i, OUTFITS[i % 3], shape=(480, 640)) for i in range(PHOTOS)]
+    results = pipeline.ingest("alice", [photo for photo, _ in photos])
+    hits = {"found": 0, "category": 0, "colour": 0, "pattern": 0}
+    total = 0
+    for (_, scene), result in zip(photos, results, strict=True):
+        assert result.ok
+        found = [gr.garment for gr in result.garments]
+        for item in scene.items:
+            total += 1
+            best = max(found, key=lambda g, box=item.box: iou(g.box, box))
+            if iou(best.box, item.box) < 0.5:
+                continue
+            hits["found"] += 1
+            hits["category"] += best.category == item.spec.category
+            hits["colour"] += best.attributes.primary_colour == item.spec.colour_primary
+            hits["pattern"] += best.attributes.pattern == item.spec.pattern
+    rates = {k: v / total for k, v in hits.items()}
+    print(f"{total} garments: {rates}")
+    assert rates["found"] >= 0.85
+    assert rates["category"] >= 0.80 and rates["colour"] >= 0.85 and rates["pattern"] >= 0.70
+    assert records.count_garments("alice") == vectors.count("alice")

@@ -33,14 +33,21 @@ CLASS_DISAGREEMENT = "class_disagreement"
 Box = tuple[float, float, float, float]
 
 
-def crop_box(box: Box, width: int, height: int, padding: float) -> tuple[int, int, int, int]:
-    """A square crop around ``box`` enlarged by ``padding`` (fraction of its longer side, each
-    way), clipped to the image: the framing of the classification crops the models learnt on."""
+def crop_box(
+    box: Box, width: int, height: int, padding: float, square: bool = True
+) -> tuple[int, int, int, int]:
+    """A crop around ``box`` enlarged by ``padding`` (fraction of its side, each way), clipped to
+    the image. ``square``: the framing of the classification crops the models learnt on; else
+    the box's own shape (the colour extractor judges the background from the crop's border, and
+    a tall garment in a square crop leaves too little of it in the crop)."""
     x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1) * (1.0 + 2.0 * padding)
+    w, h = x2 - x1, y2 - y1
+    if square:
+        w = h = max(w, h)
+    w, h = w * (1.0 + 2.0 * padding), h * (1.0 + 2.0 * padding)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    left, top = round(cx - side / 2), round(cy - side / 2)
-    right, bottom = round(cx + side / 2), round(cy + side / 2)
+    left, top = round(cx - w / 2), round(cy - h / 2)
+    right, bottom = round(cx + w / 2), round(cy + h / 2)
     left, top = max(left, 0), max(top, 0)
     right, bottom = min(right, width), min(bottom, height)
     return left, top, max(right, left + 1), max(bottom, top + 1)

@@ -121,7 +121,8 @@ class _Photo:
     image: DecodedImage
     warnings: list[Issue]
     detections: list[Detection | None] = field(default_factory=list)
-    crops: list[np.ndarray] = field(default_factory=list)
+    crops: list[np.ndarray] = field(default_factory=list)  # square: the models' framing
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # tight: colours
 
 
 class IngestionPipeline:
@@ -258,6 +259,8 @@ class IngestionPipeline:
                 region = g.crop_box(box, w, h, 0.0 if det is None else s.box_padding)
                 photo.detections.append(det)
                 photo.crops.append(g.cut(photo.image.rgb, region))
+                tight = g.crop_box(box, w, h, 0.0 if det is None else s.box_padding, False)
+                photo.boxes.append(tight)
 
     def _analyse(self, photos: list[_Photo]) -> list[list[tuple[GarmentResult, np.ndarray]]]:
         """Classify, tag, colour and embed every crop of the batch; per photo, its garments."""
@@ -267,20 +270,21 @@ class IngestionPipeline:
         out, k = [], 0
         for photo in photos:
             garments = []
-            for j, (det, crop) in enumerate(zip(photo.detections, photo.crops, strict=True)):
-                result = self._garment(photo, j, det, crop, probs[k], heads, k)
+            for j, det in enumerate(photo.detections):
+                result = self._garment(photo, j, det, probs[k], heads, k)
                 garments.append((result, embeddings[k]))
                 k += 1
             out.append(garments)
         return out
 
-    def _garment(self, photo, j, det, crop, probs, heads, k) -> GarmentResult:
+    def _garment(self, photo, j, det, probs, heads, k) -> GarmentResult:
         s = self.settings
         choice = g.choose_category(probs, det and det.name, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
         with self.timer("colour"):
+            tight = g.cut(photo.image.rgb, photo.boxes[j])
             attrs["colours"] = g.colours(
-                crop, s.colour_clusters, s.colour_min_share, s.colour_foreground
+                tight, s.colour_clusters, s.colour_min_share, s.colour_foreground
             )
         warnings = [i.code for i in photo.warnings]
         if choice.disagreement:

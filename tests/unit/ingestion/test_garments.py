@@ -85,3 +85,7 @@ def test_colours_of_a_two_colour_garment_on_a_backdrop():
     found = g.colours(crop)
     assert [c["colour"] for c in found] == ["navy", "red"]
     assert sum(c["share"] for c in found) <= 1.0
+
+
+def test_tight_crop_keeps_the_box_shape():
+    assert g.crop_box((40, 40, 60, 80), 200, 200, 0.1, square=False) == (38, 36, 62, 84)
