@@ -58,6 +58,10 @@ def _imread_rgb(path: Path) -> np.ndarray:
     return cv2.imread(str(path))[:, :, ::-1].copy()
 
 
+def _side(box) -> float:
+    return min(box[2] - box[0], box[3] - box[1])
+
+
 def baseline(pipeline: IngestionPipeline, paths: list[Path]) -> tuple[list[list[str]], dict]:
     """The original design's flow (module docstring); returns categories per photo."""
     m, s, timer = pipeline.models, pipeline.settings, pipeline.timer
@@ -66,8 +70,10 @@ def baseline(pipeline: IngestionPipeline, paths: list[Path]) -> tuple[list[list[
         with timer("quality"):
             check_quality(_imread_rgb(path), pipeline.thresholds)
         with timer("detect"):
-            detections = m.detector.predict([_imread_rgb(path)], conf=s.conf)[0]
-        detections = [d for d in detections if min(d.box[2] - d.box[0], d.box[3] - d.box[1])]
+            detections = m.detector.predict(
+                [_imread_rgb(path)], conf=s.conf, iou=s.iou, agnostic=s.agnostic_nms
+            )[0]
+        detections = [d for d in detections if _side(d.box) >= s.min_box_side]
         kept = detections[: s.max_garments] or [None]
         found = []
         for det in kept:

@@ -28,7 +28,7 @@ from wardrobe.data.item_features import image_preprocessing
 from wardrobe.data.transforms import build_transforms
 from wardrobe.ingestion.timing import StageTimer
 from wardrobe.models.components.tagger_net import head_outputs
-from wardrobe.models.detector import GarmentDetector, load_detector
+from wardrobe.models.detector import GarmentDetector, load_detector, onnx_session_options
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,7 @@ def _onnx_session(module: nn.Module, path: Path, size: int):
         )
         tmp.replace(path)
         log.info("exported %s", path)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options = onnx_session_options()
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -31,6 +31,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,12 @@ class IngestionPipeline:
             min_clothing_confidence=self.settings.min_clothing_confidence,
         )
         self.timer = models.timer  # one timer for every stage
+        self._colour_pool = ThreadPoolExecutor(1, thread_name_prefix="colours")
+
+    @property
+    def _colour_args(self) -> tuple:
+        s = self.settings
+        return s.colour_clusters, s.colour_min_share, s.colour_foreground
 
     @classmethod
     def from_artifacts(
@@ -266,26 +273,30 @@ class IngestionPipeline:
         """Classify, tag, colour and embed every crop of the batch; per photo, its garments."""
         s = self.settings
         crops = [c for p in photos for c in p.crops]
+        # colours (numpy, CPU) run in a thread while the models run (ONNX Runtime / torch
+        # release the GIL): the two overlap on a multi-core machine
+        colours = self._colour_pool.map(
+            lambda job: g.colours(g.cut(*job), *self._colour_args),
+            [(p.image.rgb, box) for p in photos for box in p.boxes],
+        )
         probs, heads, embeddings = self.models.analyse_crops(crops, s.batch_size)
+        with self.timer("colour"):  # what is left of it once the models are done
+            colours = list(colours)
         out, k = [], 0
         for photo in photos:
             garments = []
             for j, det in enumerate(photo.detections):
-                result = self._garment(photo, j, det, probs[k], heads, k)
+                result = self._garment(photo, j, det, probs[k], heads, k, colours[k])
                 garments.append((result, embeddings[k]))
                 k += 1
             out.append(garments)
         return out
 
-    def _garment(self, photo, j, det, probs, heads, k) -> GarmentResult:
+    def _garment(self, photo, j, det, probs, heads, k, colours) -> GarmentResult:
         s = self.settings
         choice = g.choose_category(probs, det and det.name, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
-        with self.timer("colour"):
-            tight = g.cut(photo.image.rgb, photo.boxes[j])
-            attrs["colours"] = g.colours(
-                tight, s.colour_clusters, s.colour_min_share, s.colour_foreground
-            )
+        attrs["colours"] = colours
         warnings = [i.code for i in photo.warnings]
         if choice.disagreement:
             warnings.append(g.CLASS_DISAGREEMENT)
