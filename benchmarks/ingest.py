@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from photos import heldout_photos  # benchmarks/photos.py
 
 from wardrobe.ingestion import garments as g
 from wardrobe.ingestion.pipeline import IngestionPipeline, IngestSettings
@@ -36,21 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_photos(n: int, side: int, out: Path) -> list[Path]:
-    """``n`` held-out scenes resized to ``side`` px (long side), saved as JPEG q90."""
-    from wardrobe.data.synthetic import generate
-
-    heldout = ROOT / "data" / "synthwardrobe_heldout"
-    images = sorted((heldout / "deepfashion2").glob("*/image/*.jpg"))
-    if len(images) < n:
-        generate(root=str(out / "scenes"), seed=1, scenes=n, crops_per_class=1, outfits=10)
-        images = sorted((out / "scenes" / "deepfashion2").glob("*/image/*.jpg"))
-    paths = []
-    for i, src in enumerate(images[:n]):
-        img = cv2.imread(str(src))
-        scale = side / max(img.shape[:2])
-        img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        paths.append(out / f"photo_{i:03d}.jpg")
-        cv2.imwrite(str(paths[-1]), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    """``n`` held-out scenes resized to ``side`` px (long side), saved as JPEG q90 files."""
+    paths = [out / f"photo_{i:03d}.jpg" for i in range(n)]
+    for path, data in zip(paths, heldout_photos(n, side, out), strict=True):
+        path.write_bytes(data)
     return paths
 
 

@@ -31,11 +31,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from photos import heldout_photos  # noqa: E402  (benchmarks/photos.py)
 
 from wardrobe.serving.launch import ServeProcess  # noqa: E402
 
@@ -61,21 +62,7 @@ class Phase:
 
 
 def make_photos(n: int, side: int, out: Path) -> list[bytes]:
-    """``n`` distinct held-out scenes as JPEG q90 bytes, ``side`` px on the long side."""
-    heldout = ROOT / "data" / "synthwardrobe_heldout"
-    images = sorted((heldout / "deepfashion2").glob("*/image/*.jpg"))
-    if len(images) < n:
-        from wardrobe.data.synthetic import generate
-
-        generate(root=str(out / "scenes"), seed=1, scenes=n, crops_per_class=1, outfits=10)
-        images = sorted((out / "scenes" / "deepfashion2").glob("*/image/*.jpg"))
-    photos = []
-    for src in images[:n]:
-        img = cv2.imread(str(src))
-        scale = side / max(img.shape[:2])
-        img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        photos.append(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-    return photos
+    return heldout_photos(n, side, out)
 
 
 def drive(url: str, phase: Phase, clients: int, total: int, max_seconds: float, request) -> None:

@@ -11,41 +11,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from wardrobe.ingestion.decode import ImageDecodeError, decode_image
+from wardrobe.ingestion.pipeline import GarmentResult, IngestError, PhotoResult
 from wardrobe.store import GarmentIn, NotFound, open_repository
 
 DIM = 8
 # garment colour -> category, so a test picks what the fake "detects" by the photo's colour
 CATEGORY_BY_RED = {0: "t_shirt", 255: "jeans"}
-
-
-@dataclass
-class IngestError:
-    code: str
-    message: str
-
-
-@dataclass
-class GarmentResult:
-    garment: Any
-    detector_class: str | None
-    detector_confidence: float
-    top_k: list[tuple[str, float]]
-
-
-@dataclass
-class PhotoResult:
-    photo_id: str | None
-    image_sha256: str | None
-    ok: bool
-    error: IngestError | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    garments: list[GarmentResult] = field(default_factory=list)
 
 
 def _embedding(seed: bytes) -> np.ndarray:
