@@ -1,9 +1,10 @@
 """Ingestion throughput: the batched pipeline against the original design's per-image flow.
 
-    python benchmarks/ingest.py [--artifacts model_artifacts] [--photos 64] [--side 1024]
+    python benchmarks/ingest.py [--artifacts model_artifacts] [--photos 64] [--sides 1024 4032]
 
 Photos: held-out SynthWardrobe scenes (generated if absent: ``data/synthwardrobe_heldout``),
-upscaled to ``--side`` px on the long side and saved as JPEG q90 like phone uploads, on disk.
+upscaled to each of ``--sides`` px on the long side (1024: a downsized upload; 4032: a 12 MP
+phone photo) and saved as JPEG q90, on disk.
 
 * **baseline** - the same bundles run the way the original design runs them: per photo, each
   stage reads the file again (``cv2.imread`` + BGR->RGB for the quality check, the detector, every
@@ -165,12 +166,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", default=str(ROOT / "model_artifacts"))
     parser.add_argument("--photos", type=int, default=64)
-    parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument("--sides", type=int, nargs="+", default=[1024, 4032])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx"])
     parser.add_argument("--conf", type=float, default=0.25)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    run(parser.parse_args())
+    args = parser.parse_args()
+    for side in args.sides:  # ~1 MP uploads, and 12 MP phone photos (4032 x 3024)
+        args.side = side
+        run(args)
 
 
 if __name__ == "__main__":

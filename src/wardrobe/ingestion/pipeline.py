@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from wardrobe.ingestion import garments as g
@@ -69,6 +70,7 @@ class IngestSettings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     min_side: int = 224  # quality: shorter side below this rejects
+    work_side: int = 1280  # after decoding, every stage works on a copy this long (at most)
     conf: float = 0.25  # detector score threshold for a garment
     iou: float = 0.6  # NMS over all classes: one garment, one box
     agnostic_nms: bool = True
@@ -119,11 +121,17 @@ class _Photo:
     index: int
     photo_id: str
     sha256: str
-    image: DecodedImage
+    image: DecodedImage  # as uploaded (sizes, source); the pixels used are ``rgb``
+    rgb: np.ndarray  # the working copy (see IngestSettings.work_side)
     warnings: list[Issue]
     detections: list[Detection | None] = field(default_factory=list)
     crops: list[np.ndarray] = field(default_factory=list)  # square: the models' framing
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # tight: colours
+
+    @property
+    def scale(self) -> float:
+        """Uploaded pixels per working-copy pixel."""
+        return self.image.width / self.rgb.shape[1]
 
 
 class IngestionPipeline:
@@ -230,8 +238,10 @@ class IngestionPipeline:
             except ValueError as err:  # an invalid photo id
                 results[i] = PhotoResult(None, None, False, IngestError("invalid_id", str(err)))
                 continue
+            with self.timer("decode"):
+                rgb = working_copy(image.rgb, self.settings.work_side, self.thresholds)
             with self.timer("quality"):
-                report = check_quality(image, self.thresholds)
+                report = check_quality(rgb, self.thresholds)
             if not report.passed:
                 issue = report.errors[0]
                 error = IngestError(issue.code, issue.message)
@@ -239,14 +249,14 @@ class IngestionPipeline:
                 issues = _issues(report.errors)
                 results[i] = PhotoResult(photo_id, sha, False, error, issues, [], size)
                 continue
-            photos.append(_Photo(i, photo_id, sha, image, list(report.warnings)))
+            photos.append(_Photo(i, photo_id, sha, image, rgb, list(report.warnings)))
         return results, photos
 
     def _detect(self, photos: list[_Photo]) -> None:
         s = self.settings
         with self.timer("detect"):
             found = self.models.detector.predict(
-                [p.image.rgb for p in photos],
+                [p.rgb for p in photos],
                 conf=s.conf,
                 iou=s.iou,
                 batch_size=s.batch_size,
@@ -260,12 +270,12 @@ class IngestionPipeline:
             kept = [d for d in detections if _side(d.box) >= s.min_box_side][: s.max_garments]
             if not kept and s.whole_photo_fallback:
                 kept = [None]
-            h, w = photo.image.shape
+            h, w = photo.rgb.shape[:2]
             for det in kept:
                 box = (0.0, 0.0, float(w), float(h)) if det is None else det.box
                 region = g.crop_box(box, w, h, 0.0 if det is None else s.box_padding)
                 photo.detections.append(det)
-                photo.crops.append(g.cut(photo.image.rgb, region))
+                photo.crops.append(g.cut(photo.rgb, region))
                 tight = g.crop_box(box, w, h, 0.0 if det is None else s.box_padding, False)
                 photo.boxes.append(tight)
 
@@ -277,7 +287,7 @@ class IngestionPipeline:
         # release the GIL): the two overlap on a multi-core machine
         colours = self._colour_pool.map(
             lambda job: g.colours(g.cut(*job), *self._colour_args),
-            [(p.image.rgb, box) for p in photos for box in p.boxes],
+            [(p.rgb, box) for p in photos for box in p.boxes],
         )
         probs, heads, embeddings = self.models.analyse_crops(crops, s.batch_size)
         with self.timer("colour"):  # what is left of it once the models are done
@@ -300,12 +310,11 @@ class IngestionPipeline:
         warnings = [i.code for i in photo.warnings]
         if choice.disagreement:
             warnings.append(g.CLASS_DISAGREEMENT)
-        h, w = photo.image.shape
         garment = GarmentIn(
             id=f"{photo.photo_id}-{j:02d}",
             image_sha256=photo.sha256,
             image_path=None if photo.image.source == "<bytes>" else photo.image.source,
-            box=(0.0, 0.0, float(w), float(h)) if det is None else det.box,
+            box=_uploaded_box(photo, det),
             category=choice.category,
             category_confidence=min(max(choice.confidence, 0.0), 1.0),
             attributes=attrs,
@@ -348,7 +357,7 @@ class IngestionPipeline:
         photo. Raises :class:`ImageDecodeError` for an unusable photo."""
         raw, _ = _read(upload, self.settings.max_bytes)
         image = decode_image(raw, self.settings.max_pixels, self.settings.max_bytes)
-        photo = _Photo(0, "query", "", image, [])
+        photo = _Photo(0, "query", "", image, working_copy(image.rgb, self.settings.work_side), [])
         self._detect([photo])
         return self.models.embed_crops(photo.crops[:1])[0]
 
@@ -377,6 +386,32 @@ def _read(upload: Upload, max_bytes: int) -> tuple[bytes, str]:
             "not_an_image", f"expected image bytes or a file path, got {type(upload).__name__}"
         )
     return read_upload(upload, max_bytes)
+
+
+def working_copy(
+    rgb: np.ndarray, work_side: int, thresholds: QualityThresholds | None = None
+) -> np.ndarray:
+    """``rgb`` shrunk (INTER_AREA) so its longer side is at most ``work_side``, but never below
+    what the quality check measures on (the minimum side, the blur reference side): what every
+    stage after decoding works on. Boxes are reported back in the uploaded pixels."""
+    t = thresholds or QualityThresholds()
+    h, w = rgb.shape[:2]
+    short, long = min(h, w), max(h, w)
+    floor = min(short, max(t.min_side, t.blur_reference_side))
+    scale = min(1.0, max(work_side / long, floor / short))
+    if scale >= 1.0:
+        return rgb
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _uploaded_box(photo: _Photo, det: Detection | None) -> tuple[float, float, float, float]:
+    """The garment's box in the uploaded photo's pixels (the whole photo without a detection)."""
+    w, h = float(photo.image.width), float(photo.image.height)
+    if det is None:
+        return 0.0, 0.0, w, h
+    x1, y1, x2, y2 = (v * photo.scale for v in det.box)
+    return max(x1, 0.0), max(y1, 0.0), min(x2, w), min(y2, h)
 
 
 def _side(box) -> float:

@@ -89,3 +89,13 @@ def test_colours_of_a_two_colour_garment_on_a_backdrop():
 
 def test_tight_crop_keeps_the_box_shape():
     assert g.crop_box((40, 40, 60, 80), 200, 200, 0.1, square=False) == (38, 36, 62, 84)
+
+
+def test_working_copy_shrinks_big_photos_but_keeps_what_quality_measures():
+    from wardrobe.ingestion.pipeline import working_copy
+
+    assert working_copy(np.zeros((3024, 4032, 3), np.uint8), 1280).shape == (960, 1280, 3)
+    small = np.zeros((300, 400, 3), np.uint8)
+    assert working_copy(small, 1280) is small  # never enlarged
+    # a panorama keeps its short side at the blur reference size (512), not 1280 / 16
+    assert working_copy(np.zeros((600, 9600, 3), np.uint8), 1280).shape[0] == 512
