@@ -122,7 +122,7 @@ class FeatureEncoder:
     dim: int
 
 
-class _ImageTower(nn.Module):
+class ImageTower(nn.Module):
     """A bundle net's image tower: ``encode_image`` when it has one (CLIP), else ``forward``."""
 
     def __init__(self, net: nn.Module) -> None:
@@ -160,7 +160,7 @@ def build_feature_encoder(spec: Mapping[str, Any] | None) -> FeatureEncoder:
         bundle = load_bundle(resolved["path"])
         pre = image_preprocessing(bundle.preprocessing)
         transform = build_transforms(pre, train=False)
-        module = _ImageTower(bundle.net)
+        module = ImageTower(bundle.net)
         size = pre["image_size"]
         with torch.inference_mode():
             dim = int(module.eval()(torch.zeros(1, 3, size, size)).shape[-1])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from wardrobe.artifacts import Bundle, BundleError, load_bundle
-from wardrobe.data.item_features import image_preprocessing
+from wardrobe.data.item_features import ImageTower, image_preprocessing
 from wardrobe.data.transforms import build_transforms
 from wardrobe.ingestion.timing import StageTimer
 from wardrobe.models.components.tagger_net import head_outputs
@@ -40,17 +40,6 @@ ONNX_CACHE = ".onnx_cache"
 
 def _expected_tagger_labels() -> dict[str, list[str]]:
     return {head: list(vocab) for head, (_, vocab) in ATTRIBUTE_HEADS.items()}
-
-
-class _ImageTower(nn.Module):
-    """CLIP's normalised image embedding as a plain ``forward`` (for export)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.encode_image(x)
 
 
 class _TaggerLogits(nn.Module):
@@ -121,6 +110,9 @@ class IngestionModels:
         self.bundles = dict(bundles)
         self.backend = backend
         self.classes = list(self.bundles["classifier"].labels["classes"])
+        versions = {name: b.version for name, b in self.bundles.items()}
+        versions["detector"] = detector.meta["weights_sha256"][:12]
+        self._versions = dict(sorted(versions.items()))
         self.heads = list(self.bundles["tagger"].labels)
         clip = self.bundles["clip"]
         self.clip_net = clip.net
@@ -128,7 +120,7 @@ class IngestionModels:
         modules = {
             "classifier": self.bundles["classifier"].net,
             "tagger": _TaggerLogits(self.bundles["tagger"].net, self.heads),
-            "clip": _ImageTower(clip.net),
+            "clip": ImageTower(clip.net),
         }
         self.preprocessing = {
             n: image_preprocessing(self.bundles[n].preprocessing) for n in modules
@@ -172,9 +164,7 @@ class IngestionModels:
     @property
     def versions(self) -> dict[str, str]:
         """Bundle name -> short weights id (first 12 hex digits of the sha256)."""
-        out = {name: b.version for name, b in self.bundles.items()}
-        out["detector"] = self.detector.meta["weights_sha256"][:12]
-        return dict(sorted(out.items()))
+        return dict(self._versions)
 
     @property
     def clip_weights_sha256(self) -> str:
@@ -254,6 +244,3 @@ def _onnx_path(cache_dir: Path | None, bundle: Bundle) -> Path | None:
     if cache_dir is None:
         return None
     return cache_dir / f"{bundle.name}-{bundle.meta['weights_sha256'][:16]}.onnx"
-
-
-Embedder = Callable[[Sequence[str]], np.ndarray]

@@ -342,11 +342,10 @@ class IngestionPipeline:
 
     def _drop_stale(self, user_id: str, photo_id: str, keep: set[str]) -> None:
         """Garments of an earlier ingest of this photo that this one no longer finds."""
-        candidates = [f"{photo_id}-{j:02d}" for j in range(MAX_GARMENTS)]
-        for old in self.repository.by_ids(user_id, candidates):
-            if old.id not in keep:
-                with contextlib.suppress(NotFound):  # deleted meanwhile
-                    self.repository.delete(user_id, old.id)
+        others = [f"{photo_id}-{j:02d}" for j in range(MAX_GARMENTS)]
+        for old in self.repository.by_ids(user_id, [i for i in others if i not in keep]):
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                self.repository.delete(user_id, old.id)
 
     # ------------------------------------------------------------------ search
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
