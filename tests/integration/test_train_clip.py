@@ -4,7 +4,7 @@ embeddings and tokenizer, and the held-out retrieval evaluation of that bundle."
 import pytest
 import torch
 
-from tests.conftest import tiny_train_overrides
+from tests.helpers.config import tiny_train_overrides
 from wardrobe import tasks
 from wardrobe.artifacts import load_bundle
 from wardrobe.data.tokenizer import split_preprocessing, tokenize

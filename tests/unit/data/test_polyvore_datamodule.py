@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from tests.unit.data.polyvore_tiny import write_tiny_polyvore
+from tests.helpers.polyvore_tiny import write_tiny_polyvore
 from wardrobe.data import item_features
 from wardrobe.data.formats.polyvore import read_fitb, token_set_id
 from wardrobe.data.item_features import FeatureEncoder, resolve_encoder_spec

@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image, ImageDraw
 
-from tests.conftest import compose_config
+from tests.helpers.config import compose_config
 from wardrobe import tasks
 from wardrobe.artifacts import BundleError
 from wardrobe.data.deepfashion2_yolo import DeepFashion2YoloData
