@@ -22,9 +22,9 @@ from lightning import LightningModule
 from omegaconf import DictConfig
 from torch import nn
 
-from wardrobe.data.transforms import check_preprocessing
 from wardrobe.hparams import plain
 from wardrobe.models.components.backbones import NO_WEIGHTS, BackboneNet
+from wardrobe.preprocessing.image import check_preprocessing
 
 # True while ``load_from_checkpoint`` builds a module: the state dict that follows replaces
 # every weight, so the net is built without loading (or downloading) pretrained weights.

@@ -30,9 +30,9 @@ from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from wardrobe.data.tokenizer import split_preprocessing
 from wardrobe.models.base_module import WardrobeModule
 from wardrobe.models.components.clip_net import MAX_LOGIT_SCALE
+from wardrobe.preprocessing.text import split_preprocessing
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.helpers.tiny_data import TINY_CLASSES, TINY_GENERATOR, TINY_PREPROCESSING, write_image
 from wardrobe.data.classification_datamodule import GarmentClassificationDataModule
-from wardrobe.data.transforms import build_transforms
+from wardrobe.preprocessing.image import build_transforms
 
 
 def make(root, **kwargs) -> GarmentClassificationDataModule:

@@ -16,7 +16,7 @@ from wardrobe.data.formats.polyvore import (
     write_item_metadata,
     write_outfits,
 )
-from wardrobe.data.tokenizer import decode
+from wardrobe.preprocessing.text import decode
 
 def make(root, **kwargs) -> ImageTextDataModule:
     return ImageTextDataModule(

@@ -12,9 +12,9 @@ from open_clip.loss import ClipLoss
 from PIL import Image
 
 from tests.helpers.tiny_data import TINY_CLIP_NET as TINY
-from wardrobe.data.transforms import build_transforms
 from wardrobe.models.components import backbones as bb
 from wardrobe.models.components.clip_net import GarmentClipNet
+from wardrobe.preprocessing.image import build_transforms
 
 CAPTIONS = [
     "a navy striped dress shirt, slim fit, formal",
