@@ -11,12 +11,8 @@ from lightning import Trainer
 from tests.helpers.tiny_data import TINY_PREPROCESSING
 from wardrobe.data.attributes_datamodule import AttributeDataModule
 from wardrobe.models.components.tagger_net import AttributeTaggerNet, default_heads
-from wardrobe.models.tagger_module import (
-    AttributeTaggerModule,
-    HeadMetrics,
-    formality_bins,
-    masked_head_loss,
-)
+from wardrobe.models.metrics import HeadMetrics, formality_bins
+from wardrobe.models.tagger_module import AttributeTaggerModule, masked_head_loss
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 
 
