@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from wardrobe import config as _config  # noqa: F401  (registers the resolvers)
 from wardrobe.artifacts import save_bundle
-from wardrobe.models.detector import YoloTrainer
+from wardrobe.models.detector.train import YoloTrainer
 from wardrobe.utils import finish_wandb, instantiate_group, wandb_offline_default
 
 log = logging.getLogger(__name__)

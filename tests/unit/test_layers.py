@@ -108,6 +108,58 @@ def upward_imports(module: str, source: str, where: str) -> list[str]:
     return problems
 
 
+def import_closure(starts: list[str]) -> set[str]:
+    """Every wardrobe module that importing ``starts`` may import (parent packages included)."""
+    seen: set[str] = set()
+    todo = list(starts)
+    while todo:
+        module = todo.pop()
+        if module in seen or module not in MODULES:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += [name for _, name in imported_modules(module, MODULES[module].read_text())]
+    return seen
+
+
+def third_party_imports(modules: set[str]) -> set[str]:
+    """Top-level names of the non-wardrobe packages that ``modules`` import."""
+    names = set()
+    for module in modules:
+        for node in ast.walk(ast.parse(MODULES[module].read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names - {"wardrobe"}
+
+
+def _starting(*prefixes: str) -> list[str]:
+    return [m for m in MODULES if m.startswith(prefixes)]
+
+
+def test_serving_never_imports_training_code():
+    reached = import_closure(_starting("wardrobe.serving"))
+    training = {
+        m
+        for m in reached
+        if m in ("wardrobe.tasks", "wardrobe.models.detector.train")
+        or (m.startswith("wardrobe.models.") and m.endswith("_module"))
+    }
+    assert not training, sorted(training)
+    assert "lightning" not in third_party_imports(reached)
+    # the same closure does reach training code from the top of the stack
+    assert "wardrobe.models.detector.train" in import_closure(["wardrobe.tasks"])
+    assert "lightning" in third_party_imports(import_closure(["wardrobe.tasks"]))
+
+
+def test_ingestion_and_recommendation_never_import_litserve():
+    reached = import_closure(_starting("wardrobe.ingestion", "wardrobe.recommendation"))
+    assert not any(m.startswith("wardrobe.serving") for m in reached)
+    assert "litserve" not in third_party_imports(reached)
+
+
 def test_every_module_has_a_layer():
     unplaced = []
     for module in MODULES:

@@ -6,13 +6,13 @@
 * :mod:`~wardrobe.models.detector.train`: :class:`YoloTrainer`, ultralytics' trainer driven by the
   Hydra config (``model=detector``), which exports the bundle.
 
-Importing the package loads no training code: :class:`YoloTrainer` is imported on first use.
+The package re-exports the inference names only, so that importing it (as ingestion and serving
+do) loads no training code; the trainer is ``wardrobe.models.detector.train.YoloTrainer``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 # Before any ultralytics import: ultralytics decides ONLINE once, at import time.
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -32,17 +32,7 @@ __all__ = [
     "GarmentDetector",
     "LetterboxInfo",
     "YoloNet",
-    "YoloTrainer",
     "letterbox",
     "load_detector",
     "postprocess",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``YoloTrainer`` on first use, so that inference never imports the training module."""
-    if name == "YoloTrainer":
-        from wardrobe.models.detector.train import YoloTrainer
-
-        return YoloTrainer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
