@@ -1,0 +1,114 @@
+"""``/v1/garments``: ingest a photo, list, read and delete the user's garments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from wardrobe.serving import parsing, schemas
+from wardrobe.serving.routes.common import (
+    ERROR_RESPONSES,
+    IMAGE_RESPONSES,
+    GarmentPath,
+    Key,
+    RouteContext,
+    UserQuery,
+)
+
+_INGEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        "user_id": {"type": "string", "pattern": schemas.ID_PATTERN},
+                        "photo_id": {"type": "string", "pattern": schemas.ID_PATTERN},
+                    },
+                }
+            },
+            "application/json": {
+                "schema": schemas.IngestJSON.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+            },
+        },
+    }
+}
+
+
+def router(ctx: RouteContext) -> APIRouter:
+    """The garment routes, sending work to ``ctx.dispatch``."""
+    routes = APIRouter()
+
+    @routes.post(
+        "/garments",
+        summary="Ingest one photo: every garment found, analysed and stored",
+        response_model=schemas.IngestResponse,
+        responses=IMAGE_RESPONSES,
+        openapi_extra=_INGEST_BODY,
+    )
+    async def ingest(request: Request, key: Key) -> Response:
+        kind = parsing.content_type(request)
+        if kind == "multipart/form-data":
+            async with request.form(max_files=1, max_fields=8) as form:
+                user_id = parsing.form_id(form, "user_id")
+                photo_id = parsing.form_id(form, "photo_id")
+                user = ctx.caller(user_id, key)
+                data = await parsing.form_image(form)
+        elif parsing.is_json(kind):
+            body = await parsing.read_json(request, schemas.IngestJSON)
+            user, photo_id = ctx.caller(body.user_id, key), body.photo_id
+            data = parsing.decode_base64(body.image_base64, "image_base64")
+        elif not kind and not await request.body():
+            raise parsing.empty_upload()
+        else:
+            raise parsing.unsupported(kind)
+        data = parsing.check_image(data, ctx.settings)
+        return await ctx.run({"op": "ingest", "user_id": user, "image": data, "photo_id": photo_id})
+
+    @routes.get(
+        "/garments",
+        summary="The user's garments, newest first, one page",
+        response_model=schemas.GarmentPageOut,
+        responses=ERROR_RESPONSES,
+    )
+    async def list_garments(
+        key: Key,
+        user_id: UserQuery = None,
+        limit: Annotated[int, Query(ge=1, le=schemas.MAX_PAGE)] = 20,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    ) -> Response:
+        user = ctx.caller(user_id, key)
+        return await ctx.run(
+            {"op": "list_garments", "user_id": user, "limit": limit, "offset": offset}
+        )
+
+    @routes.get(
+        "/garments/{garment_id}",
+        summary="One of the user's garments",
+        response_model=schemas.GarmentOut,
+        responses=ERROR_RESPONSES,
+    )
+    async def get_garment(garment_id: GarmentPath, key: Key, user_id: UserQuery = None) -> Response:
+        user = ctx.caller(user_id, key)
+        return await ctx.run({"op": "get_garment", "user_id": user, "garment_id": garment_id})
+
+    @routes.delete(
+        "/garments/{garment_id}",
+        summary="Delete one of the user's garments (records and vector)",
+        response_model=schemas.DeletedResponse,
+        responses=ERROR_RESPONSES,
+    )
+    async def delete_garment(
+        garment_id: GarmentPath, key: Key, user_id: UserQuery = None
+    ) -> Response:
+        user = ctx.caller(user_id, key)
+        return await ctx.run({"op": "delete_garment", "user_id": user, "garment_id": garment_id})
+
+    return routes
