@@ -101,8 +101,8 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
             "workers_per_device=1 on one device."
         )
     settings = ApiSettings.from_config(plain)
-    # LitServe registers /info and a POST route for the worker; the API replaces both.
-    drop_routes(server, (WORKER_PATH, "/info"))
+    # LitServe registers "/", /info and a POST route for the worker; the app replaces them.
+    drop_routes(server, (WORKER_PATH, "/info", "/"))
     mount(server.app, WorkerDispatch(server, api, settings.request_timeout), settings)
     server.workers_total = workers
     return server

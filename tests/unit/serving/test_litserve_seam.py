@@ -42,10 +42,10 @@ def add_probe_route(server: ls.LitServer, dispatch: WorkerDispatch) -> None:
 
 def test_litserve_registers_the_routes_the_seam_drops():
     server, _ = probe_server()
-    assert {ECHO_PATH, "/info", "/health"} <= paths(server.app), VERSION
-    drop_routes(server, (ECHO_PATH, "/info"))
+    assert {ECHO_PATH, "/", "/info", "/health"} <= paths(server.app), VERSION
+    drop_routes(server, (ECHO_PATH, "/info", "/"))
     left = paths(server.app)
-    assert ECHO_PATH not in left and "/info" not in left, VERSION
+    assert not {ECHO_PATH, "/info", "/"} & left, VERSION
     assert "/health" in left, f"{VERSION}: /health must stay LitServe's (503 until ready)"
     assert worker_count(server, 1) == 1, VERSION
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from wardrobe.serving.routes import feedback, garments, recommend, search, system
+from wardrobe.serving.routes import feedback, garments, recommend, search, session, system
 from wardrobe.serving.routes.common import RouteContext
+from wardrobe.serving.routes.web import mount_web
 
-V1_MODULES = (garments, recommend, feedback, search)
+V1_MODULES = (garments, recommend, feedback, search, session)
 
 
 def v1_router(ctx: RouteContext) -> APIRouter:
@@ -23,9 +24,10 @@ def v1_router(ctx: RouteContext) -> APIRouter:
 
 
 def mount_routes(app: FastAPI, ctx: RouteContext) -> None:
-    """The ``/v1`` API and the service routes on ``app``."""
+    """The ``/v1`` API, the service routes and the web page on ``app``."""
     app.include_router(v1_router(ctx), tags=["v1"])
     app.include_router(system.router(ctx))
+    mount_web(app)
 
 
 __all__ = ["RouteContext", "mount_routes", "v1_router"]

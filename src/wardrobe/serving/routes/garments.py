@@ -1,10 +1,11 @@
-"""``/v1/garments``: ingest a photo, list, read and delete the user's garments."""
+"""``/v1/garments``: ingest a photo; list, read, correct and delete the user's garments; their
+crops and source photos."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from wardrobe.serving import parsing, schemas
@@ -17,6 +18,13 @@ from wardrobe.serving.routes.common import (
     UserQuery,
 )
 
+_IMAGE_OK = {
+    200: {
+        "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
+        "description": "the image; `ETag` and `Cache-Control: private` set",
+    },
+    304: {"description": "not modified (the `If-None-Match` ETag is current)"},
+}
 _INGEST_BODY = {
     "requestBody": {
         "required": True,
@@ -83,11 +91,18 @@ def router(ctx: RouteContext) -> APIRouter:
         user_id: UserQuery = None,
         limit: Annotated[int, Query(ge=1, le=schemas.MAX_PAGE)] = 20,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        slot: Annotated[schemas.Slot | None, Query(description="only this outfit slot")] = None,
+        category: Annotated[
+            schemas.Category | None, Query(description="only this fine category")
+        ] = None,
+        colour: Annotated[
+            schemas.Colour | None, Query(description="only garments with this colour")
+        ] = None,
     ) -> Response:
         user = ctx.caller(user_id, key)
-        return await ctx.run(
-            {"op": "list_garments", "user_id": user, "limit": limit, "offset": offset}
-        )
+        filters = {"slot": slot, "category": category, "colour": colour}
+        payload = {"op": "list_garments", "user_id": user, "limit": limit, "offset": offset}
+        return await ctx.run(payload | {k: v for k, v in filters.items() if v is not None})
 
     @routes.get(
         "/garments/{garment_id}",
@@ -98,6 +113,52 @@ def router(ctx: RouteContext) -> APIRouter:
     async def get_garment(garment_id: GarmentPath, key: Key, user_id: UserQuery = None) -> Response:
         user = ctx.caller(user_id, key)
         return await ctx.run({"op": "get_garment", "user_id": user, "garment_id": garment_id})
+
+    @routes.patch(
+        "/garments/{garment_id}",
+        summary="Correct a garment's category or attributes (kept apart from the prediction)",
+        response_model=schemas.GarmentOut,
+        responses=ERROR_RESPONSES,
+    )
+    async def correct_garment(
+        garment_id: GarmentPath, body: schemas.GarmentPatch, key: Key
+    ) -> Response:
+        user = ctx.caller(body.user_id, key)
+        payload = {"op": "correct_garment", "user_id": user, "garment_id": garment_id}
+        return await ctx.run(payload | {"patch": body.merge_patch(), "by": user})
+
+    async def image(kind: str, garment_id: str, key: str | None, user_id, etag) -> Response:
+        user = ctx.caller(user_id, key)
+        payload = {"op": "garment_image", "user_id": user, "garment_id": garment_id}
+        return await ctx.run(payload | {"kind": kind, "etag": etag})
+
+    @routes.get(
+        "/garments/{garment_id}/image",
+        summary="The garment's crop (JPEG thumbnail)",
+        response_class=Response,
+        responses={**_IMAGE_OK, **ERROR_RESPONSES},
+    )
+    async def garment_crop(
+        garment_id: GarmentPath,
+        key: Key,
+        user_id: UserQuery = None,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        return await image("crop", garment_id, key, user_id, if_none_match)
+
+    @routes.get(
+        "/garments/{garment_id}/photo",
+        summary="The photo the garment was found in, as uploaded (its box is `box`)",
+        response_class=Response,
+        responses={**_IMAGE_OK, **ERROR_RESPONSES},
+    )
+    async def garment_photo(
+        garment_id: GarmentPath,
+        key: Key,
+        user_id: UserQuery = None,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        return await image("photo", garment_id, key, user_id, if_none_match)
 
     @routes.delete(
         "/garments/{garment_id}",
