@@ -206,13 +206,11 @@ class WardrobeService:
         if self.images is None or not getattr(result, "ok", False) or not result.garments:
             return
         from wardrobe.ingestion.crops import garment_thumbnail
-        from wardrobe.ingestion.decode import decode_image
 
         try:
-            photo = decode_image(upload)
             for g in result.garments:
                 garment = g.garment
-                self.images.put_crop(user_id, garment.id, garment_thumbnail(photo, garment.box))
+                self.images.put_crop(user_id, garment.id, garment_thumbnail(upload, garment.box))
         except Exception:  # a thumbnail is rebuilt from the photo on its first request
             log.exception("could not write the crops of photo %s", result.photo_id)
 

@@ -75,6 +75,9 @@ class ColourShare(_Model):
         return _in_vocabulary(value, taxonomy.COLOURS, "colour")
 
 
+_SCORED_ATTRIBUTES = ("pattern", "fit", "seasons", "style_tags")
+
+
 class GarmentAttributes(_Model):
     """Predicted attributes of one garment. Lists are stored deduplicated in vocabulary order;
     colours sorted by share, largest first (``colours[0]`` is the primary colour)."""
@@ -85,6 +88,16 @@ class GarmentAttributes(_Model):
     seasons: list[str] = Field(default_factory=list)
     style_tags: list[str] = Field(default_factory=list)
     colours: list[ColourShare] = Field(default_factory=list)
+    # the tagger's probability of each decision (attribute -> 0..1); 1.0 for a user's correction
+    confidence: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, p in value.items():
+            if name not in _SCORED_ATTRIBUTES or not 0.0 <= p <= 1.0:
+                raise ValueError(f"confidence of {name!r} must be in 0..1 for a tagged attribute")
+        return value
 
     @field_validator("pattern")
     @classmethod
@@ -168,7 +181,9 @@ class GarmentIn(_Model):
         return self
 
 
-CORRECTABLE_ATTRIBUTES: tuple[str, ...] = tuple(GarmentAttributes.model_fields)
+CORRECTABLE_ATTRIBUTES: tuple[str, ...] = tuple(
+    name for name in GarmentAttributes.model_fields if name != "confidence"
+)
 
 
 class GarmentCorrection(_Model):
@@ -245,6 +260,8 @@ class Garment(GarmentIn):
             changes["category_confidence"] = 1.0  # the user said so
         if correction.attributes:
             merged = self.attributes.model_dump(mode="json") | correction.attributes
+            sure = {k: 1.0 for k in correction.attributes if k in _SCORED_ATTRIBUTES}
+            merged["confidence"] = merged["confidence"] | sure
             changes["attributes"] = GarmentAttributes.model_validate(merged)
         return self.model_copy(update=changes)
 

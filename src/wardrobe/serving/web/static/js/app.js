@@ -367,14 +367,16 @@ function renderAttributes(g) {
     h("tr", { class: changed ? "changed" : null }, h("th", { scope: "row" }, name), h("td", {}, value, changed ? h("span", { class: "badge" }, "corrected") : null), h("td", {}, confidence));
   const list = (xs) => (xs && xs.length ? xs.map(human).join(", ") : "—");
   const corrected = (field) => Boolean(g.correction && (field === "category" ? g.correction.category : field in g.correction.attributes));
-  const predictedNote = (field, text) => (corrected(field) ? `model said ${text}` : "");
+  const sure = (attrs, field) => (attrs.confidence && field in attrs.confidence ? ` (${percent(attrs.confidence[field])})` : "");
+  // the tagger's confidence, or what the model said when the user corrected it
+  const predictedNote = (field, text) => (corrected(field) ? `model said ${text}${sure(pa, field)}` : sure(a, field).slice(2, -1) || "—");
   fill(
     $("#detail-attributes"),
     row("Category", human(g.category), corrected("category") ? `model said ${human(p.category)} (${percent(p.category_confidence)})` : percent(g.category_confidence), corrected("category")),
     row("Slot", human(g.slot), "", false),
     row("Pattern", human(a.pattern), predictedNote("pattern", human(pa.pattern)), corrected("pattern")),
     row("Fit", human(a.fit), predictedNote("fit", human(pa.fit)), corrected("fit")),
-    row("Formality", a.formality === null || a.formality === undefined ? "—" : `${Number(a.formality).toFixed(2)} (0 casual – 1 formal)`, predictedNote("formality", pa.formality === null ? "—" : Number(pa.formality).toFixed(2)), corrected("formality")),
+    row("Formality", a.formality === null || a.formality === undefined ? "—" : `${Number(a.formality).toFixed(2)} (0 casual – 1 formal)`, corrected("formality") ? `model said ${pa.formality === null ? "—" : Number(pa.formality).toFixed(2)}` : "a score, not a class", corrected("formality")),
     row("Seasons", list(a.seasons), predictedNote("seasons", list(pa.seasons)), corrected("seasons")),
     row("Style", list(a.style_tags), predictedNote("style_tags", list(pa.style_tags)), corrected("style_tags")),
     (a.colours || []).map((c, i) => row(i === 0 ? "Colours" : "", h("span", { class: "colour-cell" }, swatches([c]), human(c.colour)), `${percent(c.share)} of the garment`, corrected("colours"))),
@@ -405,6 +407,7 @@ function fillEditForm(g) {
   options($("#edit-colour"), Object.keys(w.colours), { empty: "Not known", selected: main });
   const formality = $("#edit-formality");
   formality.value = a.formality ?? 0.5;
+  delete formality.dataset.touched;
   $("#edit-formality-out").textContent = Number(formality.value).toFixed(2);
   checks($("#edit-seasons"), "seasons", w.seasons, a.seasons || []);
   checks($("#edit-styles"), "style_tags", w.style_tags, a.style_tags || []);
@@ -427,8 +430,7 @@ function editPatch(g) {
   if (pattern !== (a.pattern ?? null) && pattern) attrs.pattern = pattern;
   const fit = form.fit.value || null;
   if (fit !== (a.fit ?? null) && fit) attrs.fit = fit;
-  const formality = Number(form.formality.value);
-  if (a.formality === null || a.formality === undefined ? formality !== 0.5 : Math.abs(formality - a.formality) > 1e-6) attrs.formality = formality;
+  if (form.formality.dataset.touched) attrs.formality = Number(form.formality.value); // moved by the user
   const seasons = $$("#edit-seasons input:checked").map((i) => i.value);
   if (!sameList(seasons, a.seasons)) attrs.seasons = seasons;
   const styles = $$("#edit-styles input:checked").map((i) => i.value);
@@ -590,7 +592,7 @@ function outfitCard(outfit, index, garments) {
     }
   };
   const buttons = h("div", { class: "feedback", role: "group", "aria-label": `Feedback on outfit ${index + 1}` });
-  for (const [signal, label] of [["like", "👍 Like"], ["dislike", "👎 Dislike"], ["wear", "Wear today"], ["skip", "Skip"]]) {
+  for (const [signal, label] of [["like", "Like"], ["dislike", "Dislike"], ["wear", "Wear today"], ["skip", "Skip"]]) {
     const b = h("button", { type: "button", dataset: { signal } }, label);
     b.addEventListener("click", send(signal, b));
     buttons.append(b);
@@ -604,7 +606,7 @@ function outfitCard(outfit, index, garments) {
     { class: "card outfit", dataset: { outfit: outfit.outfit_id } },
     h("div", { class: "outfit-head" }, h("h2", {}, `Outfit ${index + 1}`), h("span", { class: "score", title: "How well the pieces go together (0–1)" }, `Score ${Number(outfit.score).toFixed(2)}`)),
     h("ul", { class: "pieces" }, pieces),
-    h("p", { class: "explanation" }, explanationText(outfit.explanation)),
+    h("p", { class: "explanation" }, outfit.explanation ? sentence(explanationText(outfit.explanation)) : ""),
     buttons,
     status,
   );
@@ -638,7 +640,7 @@ async function searchPhoto(event) {
 function showHits(result, skipId) {
   const hits = result.hits.filter((hit) => hit.garment.id !== skipId);
   $("#search-status").textContent = hits.length ? `${hits.length} garment${hits.length === 1 ? "" : "s"}, closest first` : "Nothing found.";
-  fill($("#search-results"), hits.map((hit) => garmentCard(hit.garment, h("p", { class: "similarity" }, `${percent(Math.max(0, hit.similarity))} similar`))));
+  fill($("#search-results"), hits.map((hit) => garmentCard(hit.garment, h("p", { class: "similarity", title: "cosine similarity of the embeddings (-1 to 1)" }, `Similarity ${Number(hit.similarity).toFixed(2)}`))));
 }
 
 // ---------------------------------------------------------------------------- errors
@@ -714,7 +716,10 @@ function wire() {
   $("#detail").addEventListener("click", (e) => e.target === $("#detail") && $("#detail").close());
   $("#edit-form").addEventListener("submit", saveCorrection);
   $("#edit-revert").addEventListener("click", revertCorrection);
-  $("#edit-formality").addEventListener("input", (e) => ($("#edit-formality-out").textContent = Number(e.target.value).toFixed(2)));
+  $("#edit-formality").addEventListener("input", (e) => {
+    e.target.dataset.touched = "yes";
+    $("#edit-formality-out").textContent = Number(e.target.value).toFixed(2);
+  });
   $("#detail-delete").addEventListener("click", deleteGarment);
   $("#detail-similar").addEventListener("click", findSimilar);
   $("#detail-plan").addEventListener("click", planAround);
