@@ -279,6 +279,7 @@ class SearchResponse(_Response):
 class MeResponse(_Response):
     user_id: str | None = Field(description="the caller (null: keys are off and none was named)")
     auth: bool = Field(description="whether the server requires an API key")
+    max_upload_bytes: int = Field(description="the largest photo the server accepts")
 
 
 class CategoryInfo(_Response):

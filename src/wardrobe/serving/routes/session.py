@@ -44,10 +44,9 @@ def router(ctx: RouteContext) -> APIRouter:
         key: Key,
         user_id: Annotated[str | None, Query(pattern=schemas.ID_PATTERN)] = None,
     ) -> schemas.MeResponse:
-        keys = ctx.settings.api_keys
-        if not keys.enabled and user_id is None:
-            return schemas.MeResponse(user_id=None, auth=False)
-        return schemas.MeResponse(user_id=ctx.caller(user_id, key), auth=keys.enabled)
+        keys, limit = ctx.settings.api_keys, ctx.settings.max_upload_bytes
+        user = None if not keys.enabled and user_id is None else ctx.caller(user_id, key)
+        return schemas.MeResponse(user_id=user, auth=keys.enabled, max_upload_bytes=limit)
 
     @routes.get(
         "/vocabulary",

@@ -276,6 +276,18 @@ function pump() {
 }
 
 async function upload({ file, row, bar, status, found }) {
+  const limit = state.maxUploadBytes;
+  if (limit && file.size > limit) {
+    // refused here: a browser may drop the connection when the server answers 413 mid-upload
+    row.dataset.state = "error";
+    status.textContent = `Too large: the photo has ${bytes(file.size)}; the limit is ${bytes(limit)}.`;
+    return;
+  }
+  if (!file.size) {
+    row.dataset.state = "error";
+    status.textContent = "Empty file: the photo has 0 bytes.";
+    return;
+  }
   row.dataset.state = "uploading";
   status.textContent = "Uploading…";
   try {
@@ -658,7 +670,7 @@ async function start() {
   const session = currentSession();
   if (!session) return showSignIn();
   try {
-    await api.me(session.key);
+    state.maxUploadBytes = (await api.me(session.key)).max_upload_bytes;
   } catch (err) {
     if (err.status === 401 || err.status === 403) {
       useSession(null);
