@@ -51,6 +51,37 @@ async def api_key(request: Request, x_api_key: str | None = Depends(_key_header)
 Key = Annotated[str | None, Depends(api_key)]
 
 
+def upload_body(json_model: type, **form_fields: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads a photo as multipart (a file ``image`` and
+    ``form_fields``) or as JSON (``json_model``): FastAPI cannot infer either from the
+    ``Request`` the route parses itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["image"],
+                        "properties": {
+                            "image": {"type": "string", "format": "binary"},
+                            **form_fields,
+                        },
+                    }
+                },
+                "application/json": {
+                    "schema": json_model.model_json_schema(
+                        ref_template="#/components/schemas/{model}"
+                    )
+                },
+            },
+        }
+    }
+
+
+ID_FIELD = {"type": "string", "pattern": schemas.ID_PATTERN}
+
+
 @dataclass(frozen=True)
 class RouteContext:
     """The worker (``dispatch``) and the HTTP settings the routes of one app share."""

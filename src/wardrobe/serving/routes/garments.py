@@ -11,11 +11,13 @@ from fastapi.responses import Response
 from wardrobe.serving import parsing, schemas
 from wardrobe.serving.routes.common import (
     ERROR_RESPONSES,
+    ID_FIELD,
     IMAGE_RESPONSES,
     GarmentPath,
     Key,
     RouteContext,
     UserQuery,
+    upload_body,
 )
 
 _IMAGE_OK = {
@@ -25,28 +27,10 @@ _IMAGE_OK = {
     },
     304: {"description": "not modified (the `If-None-Match` ETag is current)"},
 }
-_INGEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary"},
-                        "user_id": {"type": "string", "pattern": schemas.ID_PATTERN},
-                        "photo_id": {"type": "string", "pattern": schemas.ID_PATTERN},
-                    },
-                }
-            },
-            "application/json": {
-                "schema": schemas.IngestJSON.model_json_schema(
-                    ref_template="#/components/schemas/{model}"
-                )
-            },
-        },
-    }
+_INGEST_BODY = upload_body(schemas.IngestJSON, user_id=ID_FIELD, photo_id=ID_FIELD)
+_IMAGE_SUMMARY = {
+    "image": ("crop", "The garment's crop (JPEG thumbnail)"),
+    "photo": ("photo", "The photo the garment was found in, as uploaded (its box is `box`)"),
 }
 
 
@@ -127,38 +111,26 @@ def router(ctx: RouteContext) -> APIRouter:
         payload = {"op": "correct_garment", "user_id": user, "garment_id": garment_id}
         return await ctx.run(payload | {"patch": body.merge_patch(), "by": user})
 
-    async def image(kind: str, garment_id: str, key: str | None, user_id, etag) -> Response:
-        user = ctx.caller(user_id, key)
-        payload = {"op": "garment_image", "user_id": user, "garment_id": garment_id}
-        return await ctx.run(payload | {"kind": kind, "etag": etag})
+    def image_route(path: str, kind: str, summary: str) -> None:
+        @routes.get(
+            f"/garments/{{garment_id}}/{path}",
+            summary=summary,
+            response_class=Response,
+            responses={**_IMAGE_OK, **ERROR_RESPONSES},
+            name=f"garment_{kind}",
+        )
+        async def garment_image(
+            garment_id: GarmentPath,
+            key: Key,
+            user_id: UserQuery = None,
+            if_none_match: Annotated[str | None, Header()] = None,
+        ) -> Response:
+            user = ctx.caller(user_id, key)
+            payload = {"op": "garment_image", "user_id": user, "garment_id": garment_id}
+            return await ctx.run(payload | {"kind": kind, "etag": if_none_match})
 
-    @routes.get(
-        "/garments/{garment_id}/image",
-        summary="The garment's crop (JPEG thumbnail)",
-        response_class=Response,
-        responses={**_IMAGE_OK, **ERROR_RESPONSES},
-    )
-    async def garment_crop(
-        garment_id: GarmentPath,
-        key: Key,
-        user_id: UserQuery = None,
-        if_none_match: Annotated[str | None, Header()] = None,
-    ) -> Response:
-        return await image("crop", garment_id, key, user_id, if_none_match)
-
-    @routes.get(
-        "/garments/{garment_id}/photo",
-        summary="The photo the garment was found in, as uploaded (its box is `box`)",
-        response_class=Response,
-        responses={**_IMAGE_OK, **ERROR_RESPONSES},
-    )
-    async def garment_photo(
-        garment_id: GarmentPath,
-        key: Key,
-        user_id: UserQuery = None,
-        if_none_match: Annotated[str | None, Header()] = None,
-    ) -> Response:
-        return await image("photo", garment_id, key, user_id, if_none_match)
+    for path, (kind, summary) in _IMAGE_SUMMARY.items():
+        image_route(path, kind, summary)
 
     @routes.delete(
         "/garments/{garment_id}",

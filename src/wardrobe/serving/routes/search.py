@@ -6,31 +6,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from wardrobe.serving import parsing, schemas
-from wardrobe.serving.routes.common import IMAGE_RESPONSES, Key, RouteContext
+from wardrobe.serving.routes.common import (
+    ID_FIELD,
+    IMAGE_RESPONSES,
+    Key,
+    RouteContext,
+    upload_body,
+)
 
-_SEARCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": schemas.SearchJSON.model_json_schema(
-                    ref_template="#/components/schemas/{model}"
-                )
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary"},
-                        "user_id": {"type": "string", "pattern": schemas.ID_PATTERN},
-                        "n": {"type": "integer", "minimum": 1},
-                    },
-                }
-            },
-        },
-    }
-}
+_SEARCH_BODY = upload_body(
+    schemas.SearchJSON, user_id=ID_FIELD, n={"type": "integer", "minimum": 1}
+)
 
 
 def router(ctx: RouteContext) -> APIRouter:

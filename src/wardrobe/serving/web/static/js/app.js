@@ -59,9 +59,11 @@ function thumbnail(garment, className = "thumb") {
       frame.classList.remove("loading");
     })
     .catch(() => {
+      img.remove(); // no broken-image icon: the frame says "No picture"
       frame.classList.remove("loading");
       frame.classList.add("missing");
-      img.alt = `${human(garment.category)} (no picture)`;
+      frame.setAttribute("role", "img");
+      frame.setAttribute("aria-label", `${human(garment.category)} (no picture)`);
     });
   return frame;
 }
