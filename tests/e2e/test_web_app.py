@@ -33,7 +33,8 @@ DOCS = REPO_ROOT / "docs"
 @pytest.fixture(scope="module")
 def web_server(tiny_bundles, tmp_path_factory):
     root = tmp_path_factory.mktemp("web-server")
-    with serving(root, tiny_bundles, [keys_override(KEYS)]) as server:
+    # log_level=info: every request is in the log, so "no key in the log" means something
+    with serving(root, tiny_bundles, [keys_override(KEYS), "log_level=info"]) as server:
         yield server
 
 
@@ -98,6 +99,13 @@ def test_a_person_uses_the_wardrobe_in_a_browser(web_server, browser_page, scene
     expect(page.locator("#who")).to_have_text("alice")
     expect(page.locator("#wardrobe-empty")).to_be_visible()
     assert KEY not in page.url
+    # the key is kept for this tab only: another tab of the same browser must sign in itself
+    assert KEY in page.evaluate("() => sessionStorage.getItem('wardrobe.session')")
+    assert page.evaluate("() => localStorage.length") == 0
+    other_tab = page.context.new_page()
+    other_tab.goto(url + "/")
+    expect(other_tab.get_by_label("API key")).to_be_visible()
+    other_tab.close()
     steps.shot("empty-wardrobe")
 
     # ---- upload three photos, one broken (named to try markup): each gets its own row
@@ -219,7 +227,8 @@ def test_a_person_uses_the_wardrobe_in_a_browser(web_server, browser_page, scene
     steps.shot("phone", full_page=False)
 
     assert not page.problems, page.problems
-    assert KEY not in web_server.log_tail(10**7)  # no key in the server's log
+    log = web_server.log_tail(10**8)
+    assert "GET /v1/garments" in log and KEY not in log  # requests logged, the key never
     assert len(steps.taken) == 10
 
 
@@ -297,3 +306,30 @@ def test_acknowledged_images_survive_kill_9(tiny_bundles, scene_photos, tmp_path
         assert not list((root / "store" / "images").rglob("*.tmp"))
     finally:
         server.stop()
+
+
+@pytest.mark.timeout(600)
+def test_without_keys_a_name_picks_the_wardrobe(tiny_bundles, browser_page, scene_photos, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    with serving(tmp_path / "root", tiny_bundles) as server:
+        page.goto(server.url + "/")
+        expect(page.get_by_label("Your user name")).to_be_visible()
+        page.get_by_label("Your user name").fill("carol smith")  # not an id: refused in words
+        page.get_by_role("button", name="Open my wardrobe").click()
+        expect(page.locator("#signin-error")).to_contain_text("letters, digits")
+        page.get_by_label("Your user name").fill("carol")
+        page.get_by_role("button", name="Open my wardrobe").click()
+        expect(page.locator("#who")).to_have_text("carol")
+        page.get_by_role("navigation", name="Sections").get_by_role(
+            "link", name="Add photos"
+        ).click()
+        page.set_input_files("#file-input", photo_files(scene_photos[:1]))
+        expect(page.locator(".upload[data-state=done]")).to_have_count(1, timeout=120_000)
+        with server.client() as http:
+            assert http.get("/v1/garments", params={"user_id": "carol"}).json()["total"] >= 1
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_label("Your user name")).to_be_visible()
+        assert page.evaluate("() => sessionStorage.getItem('wardrobe.session')") is None
+    assert not page.problems, page.problems

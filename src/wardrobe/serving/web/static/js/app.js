@@ -134,6 +134,10 @@ async function showSignIn(message) {
 async function signInWithKey(event) {
   event.preventDefault();
   const key = $("#api-key").value.trim();
+  if (!key) {
+    $("#signin-error").textContent = "Enter your API key.";
+    return;
+  }
   try {
     const me = await api.me(key);
     useSession({ key, user: me.user_id });
