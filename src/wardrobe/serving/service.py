@@ -205,12 +205,13 @@ class WardrobeService:
     def _keep_crops(self, user_id: str, result: Any, upload: bytes) -> None:
         if self.images is None or not getattr(result, "ok", False) or not result.garments:
             return
-        from wardrobe.ingestion.crops import garment_thumbnail
+        from wardrobe.ingestion.crops import garment_thumbnails
 
         try:
-            for g in result.garments:
-                garment = g.garment
-                self.images.put_crop(user_id, garment.id, garment_thumbnail(upload, garment.box))
+            garments = [g.garment for g in result.garments]
+            crops = garment_thumbnails(upload, [garment.box for garment in garments])
+            for garment, crop in zip(garments, crops, strict=True):
+                self.images.put_crop(user_id, garment.id, crop)
         except Exception:  # a thumbnail is rebuilt from the photo on its first request
             log.exception("could not write the crops of photo %s", result.photo_id)
 
