@@ -201,6 +201,16 @@ def test_a_person_uses_the_wardrobe_in_a_browser(web_server, browser_page, scene
     expect(page.locator("#search-results li.garment").first).to_be_visible()
     expect(page.locator("#search-status")).to_contain_text("closest first")
     steps.shot("search")
+    # ... by a photo, and "find similar" from a garment
+    page.set_input_files("#search-photo", photo_files(scene_photos[:1]))
+    page.locator("#search-photo-form").get_by_role("button", name="Find similar").click()
+    expect(page.locator("#search-status")).to_contain_text("closest first")
+    expect(page.locator("#search-results li.garment").first).to_be_visible()
+    page.locator(f'#search-results li.garment[data-id="{ids[0]}"] .card-open').click()
+    dialog.get_by_role("button", name="Find similar").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#search-status")).to_contain_text("closest first")
+    expect(page.locator(f'#search-results li.garment[data-id="{ids[0]}"]')).to_have_count(0)
 
     # ---- values from the API are text: a garment field holding markup
     evil = insert_garment_with_markup(web_server)
