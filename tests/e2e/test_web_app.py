@@ -236,10 +236,42 @@ def test_a_person_uses_the_wardrobe_in_a_browser(web_server, browser_page, scene
     expect(page.locator("#grid li.garment").first).to_be_visible()
     steps.shot("phone", full_page=False)
 
+    assert unlabelled_controls(page) == []  # a label on every control, every view
     assert not page.problems, page.problems
     log = web_server.log_tail(10**8)
     assert "GET /v1/garments" in log and KEY not in log  # requests logged, the key never
     assert len(steps.taken) == 10
+
+
+def drop_files(page, target: str, paths) -> None:
+    """Drop files on ``target`` as a drag from the desktop would (a ``drop`` event whose
+    ``DataTransfer`` holds them)."""
+    import base64
+
+    files = [(p.name, base64.b64encode(p.read_bytes()).decode()) for p in paths]
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const dt = new DataTransfer();
+            for (const [name, b64] of files) {
+                const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            }
+            return dt;
+        }""",
+        files,
+    )
+    page.dispatch_event(target, "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(target, "drop", {"dataTransfer": transfer})
+
+
+def unlabelled_controls(page) -> list[str]:
+    """Inputs, selects and buttons of the whole page without an accessible name."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("input, select, button, textarea")]
+            .filter((el) => !((el.labels && el.labels.length) || el.getAttribute("aria-label")
+                              || (el.tagName === "BUTTON" && el.textContent.trim())))
+            .map((el) => el.outerHTML.slice(0, 80))"""
+    )
 
 
 def save_for_docs(page, name: str) -> None:
@@ -335,7 +367,7 @@ def test_without_keys_a_name_picks_the_wardrobe(tiny_bundles, browser_page, scen
         page.get_by_role("navigation", name="Sections").get_by_role(
             "link", name="Add photos"
         ).click()
-        page.set_input_files("#file-input", photo_files(scene_photos[:1]))
+        drop_files(page, "#dropzone", scene_photos[:1])  # drag and drop this time
         expect(page.locator(".upload[data-state=done]")).to_have_count(1, timeout=120_000)
         with server.client() as http:
             assert http.get("/v1/garments", params={"user_id": "carol"}).json()["total"] >= 1
