@@ -3,7 +3,8 @@
 ``python -m wardrobe.quickstart [--hardware cpu] [--force]`` runs ``train.py`` once per missing
 bundle with ``experiment=quickstart/<model>`` (small, CPU-friendly settings that meet the design's
 targets on the generated data), then ``evaluate.py``, then starts ``serve.py``, waits for
-``/health`` and prints two ``curl`` calls that work against it; the server runs until Ctrl+C.
+``/health`` and prints two ``curl`` calls that work against it and the web app's address; the
+server runs until Ctrl+C.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def example_calls(url: str, photo: Path, user: str = "demo") -> list[str]:
 def serve_and_show(
     port: int = 8000, overrides: list[str] | None = None, block: bool = True
 ) -> int | ServeProcess:
-    """Start ``serve.py``, wait until healthy, print two working ``curl`` calls, then serve
+    """Start ``serve.py``, wait until healthy, print two working ``curl`` calls and the web
+    app's address, then serve
     until Ctrl+C (``block=False``: return the running server instead)."""
     server = ServeProcess([*(overrides or [])], port=port, cwd=Path.cwd())
     print("+", " ".join(server.command[1:]), flush=True)
@@ -105,7 +107,7 @@ def serve_and_show(
     print(
         f"\nThe service is up at {url} (API docs: {url}/docs). Try:\n\n"
         + "\n".join(calls)
-        + "\n\nCtrl+C stops it.",
+        + f"\n\nThe wardrobe web app: open {url}/ in a browser.\nCtrl+C stops it.",
         flush=True,
     )
     if not block:

@@ -25,6 +25,9 @@ def test_the_printed_curl_calls_work(tiny_bundles, tmp_path, monkeypatch, capsys
         printed = capsys.readouterr().out
         calls = [line for line in printed.splitlines() if line.startswith("curl ")]
         assert len(calls) == 2, printed
+        assert f"open {server.url}/ in a browser" in printed  # the web app's address
+        page = subprocess.run(["curl", "-sf", f"{server.url}/"], capture_output=True, text=True)
+        assert page.returncode == 0 and "<title>Wardrobe</title>" in page.stdout
         outputs = []
         for call in calls:
             done = subprocess.run(call, shell=True, capture_output=True, text=True, timeout=120)

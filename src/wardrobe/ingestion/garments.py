@@ -90,22 +90,28 @@ def attributes(
 ) -> dict[str, object]:
     """The tagger's outputs for garment ``index`` as stored attributes (no colour: see
     :func:`colours`). Multilabel heads keep labels at ``threshold``; seasons keep at least the
-    most likely one (every garment is worn in some season)."""
+    most likely one (every garment is worn in some season). ``confidence`` holds the tagger's
+    probability of each decision: of the chosen class, or the mean over the kept labels."""
     out: dict[str, object] = {}
+    confidence: dict[str, float] = {}
     for head, values in heads.items():
         kind, vocab = ATTRIBUTE_HEADS[head]
         row = np.asarray(values[index])
         if head == "colour":
             continue
         if kind == "multiclass":
-            out[head] = vocab[int(row.argmax())]
+            best = int(row.argmax())
+            out[head], confidence[head] = vocab[best], float(row[best])
         elif kind == "multilabel":
-            chosen = [vocab[i] for i in np.flatnonzero(row >= threshold)]
-            if head == "seasons" and not chosen:
-                chosen = [vocab[int(row.argmax())]]
-            out[head] = chosen
+            kept = np.flatnonzero(row >= threshold)
+            if head == "seasons" and not len(kept):
+                kept = np.asarray([int(row.argmax())])
+            out[head] = [vocab[i] for i in kept]
+            if len(kept):
+                confidence[head] = float(row[kept].mean())
         else:
             out[head] = float(np.clip(row, 0.0, 1.0))
+    out["confidence"] = {k: round(min(max(v, 0.0), 1.0), 4) for k, v in confidence.items()}
     return out
 
 

@@ -1,6 +1,6 @@
 """The LitAPI: one inference worker that owns the models and the stores.
 
-Every route of the HTTP API (``app.py``) sends its request, as a plain dict ``{"op": ...}``, to
+Every route of the HTTP API (``routes/``) sends its request, as a plain dict ``{"op": ...}``, to
 this one LitAPI's queue. LitServe collects up to ``max_batch_size`` requests that arrive within
 ``batch_timeout`` and calls :meth:`WardrobeAPI.predict` once with the batch: the photos among
 them go through the models together (:class:`~wardrobe.serving.service.WardrobeService`).

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -73,8 +73,17 @@ class Outcome:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a binary answer (an image) instead of the JSON ``body``
+    media_type: str | None = None
 
-    def response(self) -> JSONResponse:
+    def response(self) -> Response:
+        if self.content is not None or self.status == 304:
+            return Response(
+                self.content or b"",
+                status_code=self.status,
+                headers=self.headers,
+                media_type=self.media_type,
+            )
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
 

@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wardrobe import taxonomy
 from wardrobe.recommendation import Constraints
-from wardrobe.store.schema import ID_PATTERN, Box, GarmentAttributes, Id
+from wardrobe.store.schema import (
+    ID_PATTERN,
+    Box,
+    ColourShare,
+    GarmentAttributes,
+    GarmentCorrection,
+    GarmentPrediction,
+    Id,
+)
 
 MAX_PAGE = 100
 MAX_K = 50
@@ -23,6 +31,13 @@ MAX_SEARCH_N = 100
 MAX_TEXT_CHARS = 500
 
 FeedbackSignal = Literal[taxonomy.FEEDBACK_SIGNALS]  # type: ignore[valid-type]
+Category = Literal[taxonomy.FINE_CATEGORIES]  # type: ignore[valid-type]
+Slot = Literal[taxonomy.SLOTS]  # type: ignore[valid-type]
+Colour = Literal[taxonomy.COLOURS]  # type: ignore[valid-type]
+Pattern = Literal[taxonomy.PATTERNS]  # type: ignore[valid-type]
+Fit = Literal[taxonomy.FITS]  # type: ignore[valid-type]
+Season = Literal[taxonomy.SEASONS]  # type: ignore[valid-type]
+StyleTag = Literal[taxonomy.STYLE_TAGS]  # type: ignore[valid-type]
 
 
 class _Request(BaseModel):
@@ -90,6 +105,12 @@ class GarmentOut(_Response):
     model_versions: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
+    correction: GarmentCorrection | None = Field(
+        default=None, description="what the user corrected, by whom and when (null: nothing)"
+    )
+    prediction: GarmentPrediction | None = Field(
+        default=None, description="the models' values that the correction replaced"
+    )
 
 
 class DetectedGarment(GarmentOut):
@@ -121,6 +142,48 @@ class GarmentPageOut(_Response):
 
 class DeletedResponse(_Response):
     deleted: GarmentOut
+
+
+class AttributesPatch(_Request):
+    """Attribute corrections; a field left out is unchanged, ``null`` drops its correction."""
+
+    pattern: Pattern | None = None  # type: ignore[valid-type]
+    fit: Fit | None = None  # type: ignore[valid-type]
+    formality: float | None = Field(default=None, ge=0.0, le=1.0)
+    seasons: list[Season] | None = Field(default=None, max_length=len(taxonomy.SEASONS))  # type: ignore[valid-type]
+    style_tags: list[StyleTag] | None = Field(  # type: ignore[valid-type]
+        default=None, max_length=len(taxonomy.STYLE_TAGS)
+    )
+    colours: list[ColourShare] | None = Field(default=None, max_length=len(taxonomy.COLOURS))
+
+
+class GarmentPatch(_Request):
+    """``PATCH /v1/garments/{id}``: the user's corrections, as a JSON merge patch (RFC 7396).
+    A value corrects the prediction; ``null`` goes back to the prediction for that field."""
+
+    user_id: Id | None = None
+    category: Category | None = Field(  # type: ignore[valid-type]
+        default=None, description="a fine category of the taxonomy (the slot follows from it)"
+    )
+    attributes: AttributesPatch | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> GarmentPatch:
+        if not self.model_fields_set - {"user_id"}:
+            raise ValueError("nothing to correct: give category and/or attributes")
+        return self
+
+    def merge_patch(self) -> dict[str, Any]:
+        """The fields the client sent (nulls included), without the user."""
+        patch: dict[str, Any] = {}
+        if "category" in self.model_fields_set:
+            patch["category"] = self.category
+        if "attributes" in self.model_fields_set:
+            attrs = self.attributes
+            patch["attributes"] = (
+                {} if attrs is None else attrs.model_dump(mode="json", exclude_unset=True)
+            )
+        return patch
 
 
 # -------------------------------------------------------------------------------- recommend
@@ -210,6 +273,32 @@ class SearchHit(_Response):
 
 class SearchResponse(_Response):
     hits: list[SearchHit]
+
+
+# -------------------------------------------------------------------------------- session
+class MeResponse(_Response):
+    user_id: str | None = Field(description="the caller (null: keys are off and none was named)")
+    auth: bool = Field(description="whether the server requires an API key")
+    max_upload_bytes: int = Field(description="the largest photo the server accepts")
+
+
+class CategoryInfo(_Response):
+    name: str
+    slot: str
+
+
+class VocabularyResponse(_Response):
+    """The taxonomy, for clients that build forms (categories, colours with sRGB, ...)."""
+
+    slots: list[str]
+    categories: list[CategoryInfo]
+    colours: dict[str, str] = Field(description="colour -> #rrggbb")
+    patterns: list[str]
+    fits: list[str]
+    seasons: list[str]
+    style_tags: list[str]
+    occasions: list[str]
+    feedback_signals: list[str]
 
 
 # -------------------------------------------------------------------------------- info

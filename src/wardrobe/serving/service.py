@@ -13,6 +13,7 @@ one. An exception fails only the requests it belongs to.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -42,7 +43,10 @@ OPS = (
     "feedback",
     "search",
     "info",
+    "garment_image",
+    "correct_garment",
 )
+IMAGE_KINDS = ("crop", "photo")
 
 
 class Pipeline(Protocol):  # what the service needs of wardrobe.ingestion.pipeline
@@ -88,10 +92,14 @@ class WardrobeService:
         *,
         info: Mapping[str, Any] | None = None,
         max_upload_bytes: int | None = None,
+        images: Any = None,
+        image_max_age_s: int = 86400,
     ) -> None:
         self.pipeline = pipeline
         self.repository = repository
         self.recommender = recommender
+        self.images = images  # a wardrobe.store.images.ImageStore, or None: images not kept
+        self.image_max_age_s = int(image_max_age_s)
         self.info_extra = dict(info or {})
         self.max_upload_bytes = max_upload_bytes
         self._known_users: set[str] = set()
@@ -103,6 +111,8 @@ class WardrobeService:
             "feedback": self.feedback,
             "search": self.search,
             "info": self.info,
+            "garment_image": self.garment_image,
+            "correct_garment": self.correct_garment,
         }
 
     # ------------------------------------------------------------------ batch entry point
@@ -153,6 +163,7 @@ class WardrobeService:
                 )
             else:
                 todo.append(j)
+        kept = self._keep_photos(user_id, [reqs[j]["image"] for j in todo])
         if todo:
             try:
                 results = self.pipeline.ingest(
@@ -167,10 +178,89 @@ class WardrobeService:
                 if results is None:
                     outcomes[j] = Outcome(failed.status, failed.body)
                 else:
+                    self._keep_crops(user_id, results[k], reqs[j]["image"])
                     outcomes[j] = self._photo_outcome(user_id, results[k], len(reqs))
+            self._forget_unused_photos(user_id, kept)
         if any(o is not None and o.status < 300 for o in outcomes):
             self._known_users.add(user_id)
         return [o for o in outcomes if o is not None]
+
+    # ------------------------------------------------------------------ images
+    def _keep_photos(self, user_id: str, uploads: Sequence[bytes]) -> list[str]:
+        """Store each upload before the models see it, so that a garment the API acknowledges
+        always has its photo (a crash in between leaves a photo that the next upload or
+        delete of it tidies). Returns the stored sha256s."""
+        if self.images is None:
+            return []
+        shas = []
+        for data in uploads:
+            sha = hashlib.sha256(data).hexdigest()
+            try:
+                self.images.put_photo(user_id, sha, data)
+                shas.append(sha)
+            except OSError:  # the records stay the source of truth; the page shows no image
+                log.exception("could not keep the photo %s of %s", sha[:12], user_id)
+        return shas
+
+    def _keep_crops(self, user_id: str, result: Any, upload: bytes) -> None:
+        if self.images is None or not getattr(result, "ok", False) or not result.garments:
+            return
+        from wardrobe.ingestion.crops import garment_thumbnails
+
+        try:
+            garments = [g.garment for g in result.garments]
+            crops = garment_thumbnails(upload, [garment.box for garment in garments])
+            for garment, crop in zip(garments, crops, strict=True):
+                self.images.put_crop(user_id, garment.id, crop)
+        except Exception:  # a thumbnail is rebuilt from the photo on its first request
+            log.exception("could not write the crops of photo %s", result.photo_id)
+
+    def _forget_unused_photos(self, user_id: str, shas: Sequence[str]) -> None:
+        """Delete kept photos that gave no garment (refused, or nothing detected)."""
+        for sha in set(shas):
+            if self.repository.records.count_garments_of_photo(user_id, sha) == 0:
+                self.images.delete_photo(user_id, sha)
+
+    def garment_image(self, req: dict[str, Any]) -> Outcome:
+        """The garment's crop (``kind="crop"``) or its source photo, with cache headers; 304
+        when the client's ``etag`` is current."""
+        user_id, garment_id, kind = req["user_id"], req["garment_id"], req.get("kind", "crop")
+        if kind not in IMAGE_KINDS:
+            return error(422, "invalid_request", f"kind must be one of {IMAGE_KINDS}")
+        garment = self.repository.get(user_id, garment_id)
+        if self.images is None:
+            return error(404, "no_image", "this server does not keep images (images.root)")
+        box = ",".join(f"{v:.1f}" for v in garment.box or ())
+        etag = f'"{garment.image_sha256[:32]}-{hashlib.sha1(box.encode()).hexdigest()[:8]}"'
+        headers = {
+            "ETag": etag,
+            # private: the image belongs to one user; a shared cache must not keep it
+            "Cache-Control": f"private, max-age={self.image_max_age_s}",
+            "Vary": "X-API-Key, Authorization",
+        }
+        if req.get("etag") == etag:
+            return Outcome(304, None, headers)
+        data = self._image_bytes(garment, kind)
+        if data is None:
+            return error(404, "no_image", f"the {kind} of garment {garment_id!r} is not stored")
+        from wardrobe.store.images import media_type
+
+        return Outcome(200, None, headers, content=data, media_type=media_type(data))
+
+    def _image_bytes(self, garment: Any, kind: str) -> bytes | None:
+        user_id = garment.user_id
+        if kind == "photo":
+            return self.images.photo(user_id, garment.image_sha256)
+        crop = self.images.crop(user_id, garment.id)
+        if crop is None:
+            photo = self.images.photo(user_id, garment.image_sha256)
+            if photo is None:
+                return None
+            from wardrobe.ingestion.crops import garment_thumbnail
+
+            crop = garment_thumbnail(photo, garment.box)
+            self.images.put_crop(user_id, garment.id, crop)
+        return crop
 
     def _photo_outcome(self, user_id: str, result: Any, batch_size: int) -> Outcome:
         if not result.ok:
@@ -205,7 +295,8 @@ class WardrobeService:
 
     def list_garments(self, req: dict[str, Any]) -> Outcome:
         user_id, limit, offset = req["user_id"], int(req["limit"]), int(req["offset"])
-        page = self.repository.list_garments(user_id, limit=limit, offset=offset)
+        filters = {k: req[k] for k in ("slot", "category", "colour") if req.get(k) is not None}
+        page = self.repository.list_garments(user_id, limit=limit, offset=offset, **filters)
         if page.total == 0:
             self._require_user(user_id)
         end = offset + len(page.items)
@@ -222,8 +313,20 @@ class WardrobeService:
         return Outcome(200, garment_out(self.repository.get(req["user_id"], req["garment_id"])))
 
     def delete_garment(self, req: dict[str, Any]) -> Outcome:
-        deleted = self.repository.delete(req["user_id"], req["garment_id"])
+        user_id = req["user_id"]
+        deleted = self.repository.delete(user_id, req["garment_id"])
+        if self.images is not None:
+            self.images.delete_crop(user_id, deleted.id)
+            self._forget_unused_photos(user_id, [deleted.image_sha256])
         return Outcome(200, {"deleted": garment_out(deleted)})
+
+    def correct_garment(self, req: dict[str, Any]) -> Outcome:
+        """Store the caller's correction of a garment; the garment as corrected."""
+        user_id = req["user_id"]
+        garment = self.repository.correct(
+            user_id, req["garment_id"], req["patch"], corrected_by=req.get("by") or user_id
+        )
+        return Outcome(200, garment_out(garment))
 
     # ------------------------------------------------------------------ recommendation
     def recommend(self, req: dict[str, Any]) -> Outcome:
@@ -319,12 +422,20 @@ def build_service(cfg: Mapping[str, Any], device: str = "cpu") -> WardrobeServic
         text_embedder=pipeline.embed_text,
         clip_weights_sha256=pipeline.clip_weights_sha256,
     )
+    images_cfg = cfg.get("images") or {}
+    images = None
+    if images_cfg.get("root"):
+        from wardrobe.store.images import ImageStore
+
+        images = ImageStore(images_cfg["root"])
     return WardrobeService(
         pipeline,
         repository,
         recommender,
         info=service_info(cfg),
         max_upload_bytes=int(cfg["max_upload_bytes"]),
+        images=images,
+        image_max_age_s=int(images_cfg.get("max_age_s", 86400)),
     )
 
 

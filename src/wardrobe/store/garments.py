@@ -171,6 +171,13 @@ class GarmentRepository:
             log.exception("vector of %s/%s not deleted; repair() will", user_id, garment_id)
         return deleted
 
+    def correct(
+        self, user_id: str, garment_id: str, patch: Mapping[str, Any], corrected_by: str
+    ) -> Garment:
+        """Record the user's correction of a garment (records only: the embedding describes
+        the pixels, which a correction does not change). See :meth:`RecordStore.correct_garment`."""
+        return self.records.correct_garment(user_id, garment_id, patch, corrected_by)
+
     def delete_user(self, user_id: str) -> None:
         """Remove a user and all it owns from both stores (records first)."""
         self.records.delete_user(user_id)

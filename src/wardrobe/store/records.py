@@ -53,6 +53,7 @@ from wardrobe.store.errors import Conflict, NotFound, StoreUnavailable
 from wardrobe.store.schema import (
     FeedbackEvent,
     Garment,
+    GarmentCorrection,
     GarmentIn,
     GarmentPage,
     Outfit,
@@ -165,6 +166,19 @@ garment_writes = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# A user's corrections of a garment's predictions, one row per garment, apart from the
+# ``garments`` row: a re-ingest rewrites the prediction there and never touches this.
+garment_corrections = sa.Table(
+    "garment_corrections",
+    metadata,
+    _user_fk(),
+    sa.Column("garment_id", _ID, primary_key=True),
+    sa.Column("category", sa.String(32), nullable=True),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("corrected_by", _ID, nullable=False),
+    sa.Column("corrected_at", UTCDateTime(), nullable=False),
+)
+
 outfits = sa.Table(
     "outfits",
     metadata,
@@ -233,6 +247,45 @@ def _garment_from_row(row: Any) -> Garment:
         write_token=m["write_token"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+    )
+
+
+def _correction_from_row(row: Any) -> GarmentCorrection:
+    m = row._mapping
+    return GarmentCorrection(
+        category=m["category"],
+        attributes=m["attributes"],
+        corrected_by=m["corrected_by"],
+        corrected_at=m["corrected_at"],
+    )
+
+
+def _matches(garment: Garment, slot: str | None, category: str | None, colour: str | None) -> bool:
+    if slot is not None and garment.slot != slot:
+        return False
+    if category is not None and garment.category != category:
+        return False
+    return colour is None or colour in {c.colour for c in garment.attributes.colours}
+
+
+def _merge_correction(
+    old: GarmentCorrection | None, patch: Mapping[str, Any], corrected_by: str
+) -> GarmentCorrection:
+    """``old`` with the merge patch applied (``None`` values drop a field's correction)."""
+    category = old.category if old is not None else None
+    attributes = dict(old.attributes) if old is not None else {}
+    if "category" in patch:
+        category = patch["category"]
+    changes = patch.get("attributes")
+    if changes is not None and not isinstance(changes, Mapping):
+        raise ValueError("attributes must be an object of attribute -> value")
+    for name, value in (changes or {}).items():
+        if value is None:
+            attributes.pop(name, None)
+        else:
+            attributes[name] = value
+    return GarmentCorrection(
+        category=category, attributes=attributes, corrected_by=corrected_by, corrected_at=utcnow()
     )
 
 
@@ -421,7 +474,8 @@ class RecordStore:
         """Remove the user and everything it owns (garments, outfits, feedback, preferences)."""
         check_id(user_id, "user id")
         with self._tx(write=True) as conn:
-            for table in (garment_writes, garments, outfits, feedback, preferences):
+            tables = (garment_writes, garment_corrections, garments, outfits, feedback, preferences)
+            for table in tables:
                 conn.execute(table.delete().where(table.c.user_id == user_id))
             if conn.execute(users.delete().where(users.c.id == user_id)).rowcount == 0:
                 raise NotFound(f"unknown user {user_id!r}")
@@ -452,7 +506,26 @@ class RecordStore:
         rows = conn.execute(
             sa.select(garments).where(garments.c.user_id == user_id, garments.c.id.in_(list(ids)))
         )
-        return {row.id: _garment_from_row(row) for row in rows}
+        found = self._corrected(conn, user_id, [_garment_from_row(row) for row in rows])
+        return {g.id: g for g in found}
+
+    def _corrections(
+        self, conn: Connection, user_id: str, ids: Sequence[str] | None
+    ) -> dict[str, GarmentCorrection]:
+        """The user's corrections of these garments (all of them when ``ids`` is None)."""
+        gc = garment_corrections.c
+        where = [gc.user_id == user_id]
+        if ids is not None:
+            if not ids:
+                return {}
+            where.append(gc.garment_id.in_(list(ids)))
+        rows = conn.execute(sa.select(garment_corrections).where(*where))
+        return {row.garment_id: _correction_from_row(row) for row in rows}
+
+    def _corrected(self, conn: Connection, user_id: str, items: list[Garment]) -> list[Garment]:
+        """``items`` with the user's corrections applied (one query for all of them)."""
+        corrections = self._corrections(conn, user_id, [g.id for g in items])
+        return [g.corrected(corrections.get(g.id)) for g in items]
 
     def upsert_garments(self, user_id: str, items: Sequence[GarmentIn]) -> list[Garment]:
         """Insert or replace garments as ready rows (no vector), in one transaction."""
@@ -499,22 +572,27 @@ class RecordStore:
         *,
         slot: str | None = None,
         category: str | None = None,
+        colour: str | None = None,
     ) -> GarmentPage:
-        """A page of the user's ready garments, newest first, and how many there are in all."""
+        """A page of the user's ready garments, newest first, and how many there are in all.
+
+        The filters apply to the garment as the user sees it (corrections applied); ``colour``
+        matches any of the garment's colours."""
         check_id(user_id, "user id")
         if not 1 <= int(limit) <= MAX_PAGE:
             raise ValueError(f"limit must be in 1..{MAX_PAGE}, got {limit}")
         if int(offset) < 0:
             raise ValueError(f"offset must be >= 0, got {offset}")
         where = [garments.c.user_id == user_id]
-        if slot is not None:
-            if slot not in taxonomy.SLOTS:
-                raise ValueError(f"unknown slot {slot!r}; expected one of {taxonomy.SLOTS}")
-            where.append(garments.c.slot == slot)
-        if category is not None:
-            if category not in taxonomy.CATEGORY_BY_NAME:
-                raise ValueError(f"unknown category {category!r}")
-            where.append(garments.c.category == category)
+        if slot is not None and slot not in taxonomy.SLOTS:
+            raise ValueError(f"unknown slot {slot!r}; expected one of {taxonomy.SLOTS}")
+        if category is not None and category not in taxonomy.CATEGORY_BY_NAME:
+            raise ValueError(f"unknown category {category!r}")
+        if colour is not None and colour not in taxonomy.COLOURS:
+            raise ValueError(f"unknown colour {colour!r}; expected one of {taxonomy.COLOURS}")
+        if (slot, category, colour) != (None, None, None):
+            # a correction may change the category (and slot): filter what the user sees
+            return self._filtered_page(user_id, int(limit), int(offset), slot, category, colour)
         with self._tx(write=False) as conn:
             total = conn.execute(
                 sa.select(sa.func.count()).select_from(garments).where(*where)
@@ -526,8 +604,24 @@ class RecordStore:
                 .limit(int(limit))
                 .offset(int(offset))
             )
-            items = [_garment_from_row(r) for r in rows]
+            items = self._corrected(conn, user_id, [_garment_from_row(r) for r in rows])
         return GarmentPage(items=items, total=total, limit=int(limit), offset=int(offset))
+
+    def _filtered_page(
+        self,
+        user_id: str,
+        limit: int,
+        offset: int,
+        slot: str | None,
+        category: str | None,
+        colour: str | None,
+    ) -> GarmentPage:
+        # A wardrobe holds hundreds of garments, not millions: filtering the user's rows in
+        # Python keeps one definition of "what the user sees" for both backends' JSON columns.
+        chosen = [g for g in self.all_garments(user_id) if _matches(g, slot, category, colour)]
+        chosen.sort(key=lambda g: (g.created_at, g.id), reverse=True)
+        items = chosen[offset : offset + limit]
+        return GarmentPage(items=items, total=len(chosen), limit=limit, offset=offset)
 
     def all_garments(self, user_id: str) -> list[Garment]:
         """Every ready garment of the user in one query, ordered by id (paging with
@@ -537,19 +631,26 @@ class RecordStore:
             rows = conn.execute(
                 sa.select(garments).where(garments.c.user_id == user_id).order_by(garments.c.id)
             )
-            return [_garment_from_row(r) for r in rows]
+            return self._corrected(conn, user_id, [_garment_from_row(r) for r in rows])
 
     def garments_fingerprint(self, user_id: str) -> tuple[int, str | None]:
         """``(count, latest updated_at)`` of the user's ready garments: it changes whenever a
         garment is added, replaced or deleted, so it keys a cache of the wardrobe cheaply."""
         check_id(user_id, "user id")
+        gc = garment_corrections.c
         with self._tx(write=False) as conn:
             count, latest = conn.execute(
                 sa.select(sa.func.count(), sa.func.max(garments.c.updated_at)).where(
                     garments.c.user_id == user_id
                 )
             ).one()
-        return int(count), None if latest is None else str(latest)
+            corrected = conn.execute(  # a correction changes what the recommender sees
+                sa.select(sa.func.count(), sa.func.max(gc.corrected_at)).where(
+                    gc.user_id == user_id
+                )
+            ).one()
+        stamps = [str(t) for t in (latest, corrected[1]) if t is not None]
+        return int(count), f"{max(stamps)}|{corrected[0]}" if stamps else None
 
     def count_garments(self, user_id: str) -> int:
         check_id(user_id, "user id")
@@ -575,9 +676,77 @@ class RecordStore:
             conn.execute(
                 garments.delete().where(garments.c.user_id == user_id, garments.c.id == garment_id)
             )
+            conn.execute(
+                garment_corrections.delete().where(
+                    garment_corrections.c.user_id == user_id,
+                    garment_corrections.c.garment_id == garment_id,
+                )
+            )
         if garment_id not in found:
             raise NotFound(f"unknown garment {garment_id!r} for user {user_id!r}")
         return found[garment_id]
+
+    # ------------------------------------------------------------------ corrections
+    def correct_garment(
+        self, user_id: str, garment_id: str, patch: Mapping[str, Any], corrected_by: str
+    ) -> Garment:
+        """Merge ``patch`` into the user's correction of the garment and return the garment as
+        corrected. ``patch`` is a JSON merge patch (RFC 7396) of ``{"category", "attributes"}``:
+        a value corrects that field, ``null`` drops its correction (back to the prediction).
+        Values are checked against the taxonomy (``ValueError``); :class:`NotFound` for a
+        garment the user does not have. The row records who corrected it and when."""
+        check_id(user_id, "user id")
+        check_id(garment_id, "garment id")
+        check_id(corrected_by, "corrected_by")
+        unknown = sorted(set(patch) - {"category", "attributes"})
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}: a correction has category, attributes")
+        gc = garment_corrections.c
+        with self._tx(write=True) as conn:
+            if not self._select_garments(conn, user_id, [garment_id]):
+                raise NotFound(f"unknown garment {garment_id!r} for user {user_id!r}")
+            old = self._corrections(conn, user_id, [garment_id]).get(garment_id)
+            merged = _merge_correction(old, patch, corrected_by)
+            key = (gc.user_id == user_id, gc.garment_id == garment_id)
+            conn.execute(garment_corrections.delete().where(*key))
+            if not merged.empty:
+                conn.execute(
+                    garment_corrections.insert().values(
+                        user_id=user_id,
+                        garment_id=garment_id,
+                        **merged.model_dump(mode="json") | {"corrected_at": merged.corrected_at},
+                    )
+                )
+            return self._select_garments(conn, user_id, [garment_id])[garment_id]
+
+    def corrected_garments(self, user_id: str | None = None) -> list[Garment]:
+        """Every garment with a correction (of one user, or of all users), as corrected, for
+        exporting them as training data. Ordered by user and garment id."""
+        gc = garment_corrections.c
+        query = sa.select(gc.user_id, gc.garment_id).order_by(gc.user_id, gc.garment_id)
+        if user_id is not None:
+            query = query.where(gc.user_id == check_id(user_id, "user id"))
+        with self._tx(write=False) as conn:
+            keys = conn.execute(query).all()
+            by_user: dict[str, list[str]] = {}
+            for key in keys:
+                by_user.setdefault(key.user_id, []).append(key.garment_id)
+            found = []
+            for user, ids in by_user.items():
+                garments_of_user = self._select_garments(conn, user, ids)
+                found.extend(garments_of_user[g] for g in ids if g in garments_of_user)
+        return found
+
+    def count_garments_of_photo(self, user_id: str, image_sha256: str) -> int:
+        """How many of the user's garments come from the photo with this sha256 (a stored photo
+        is deleted with the last of them)."""
+        check_id(user_id, "user id")
+        with self._tx(write=False) as conn:
+            return conn.execute(
+                sa.select(sa.func.count())
+                .select_from(garments)
+                .where(garments.c.user_id == user_id, garments.c.image_sha256 == image_sha256)
+            ).scalar_one()
 
     # ------------------------------------------------------------------ pending garment writes
     def stage_garment_writes(

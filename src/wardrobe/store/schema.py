@@ -75,6 +75,9 @@ class ColourShare(_Model):
         return _in_vocabulary(value, taxonomy.COLOURS, "colour")
 
 
+_SCORED_ATTRIBUTES = ("pattern", "fit", "seasons", "style_tags")
+
+
 class GarmentAttributes(_Model):
     """Predicted attributes of one garment. Lists are stored deduplicated in vocabulary order;
     colours sorted by share, largest first (``colours[0]`` is the primary colour)."""
@@ -85,6 +88,16 @@ class GarmentAttributes(_Model):
     seasons: list[str] = Field(default_factory=list)
     style_tags: list[str] = Field(default_factory=list)
     colours: list[ColourShare] = Field(default_factory=list)
+    # the tagger's probability of each decision (attribute -> 0..1); 1.0 for a user's correction
+    confidence: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, p in value.items():
+            if name not in _SCORED_ATTRIBUTES or not 0.0 <= p <= 1.0:
+                raise ValueError(f"confidence of {name!r} must be in 0..1 for a tagged attribute")
+        return value
 
     @field_validator("pattern")
     @classmethod
@@ -168,8 +181,57 @@ class GarmentIn(_Model):
         return self
 
 
+CORRECTABLE_ATTRIBUTES: tuple[str, ...] = tuple(
+    name for name in GarmentAttributes.model_fields if name != "confidence"
+)
+
+
+class GarmentCorrection(_Model):
+    """What a user corrected of a garment's predictions: kept apart from the prediction (a
+    re-ingest of the photo rewrites the prediction, never this), with who and when.
+
+    ``attributes`` holds only the corrected attribute fields (a subset of
+    :class:`GarmentAttributes`), each checked against the taxonomy."""
+
+    category: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    corrected_by: Id
+    corrected_at: datetime
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _in_vocabulary(value, taxonomy.FINE_CATEGORIES, "category")
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(CORRECTABLE_ATTRIBUTES))
+        if unknown:
+            raise ValueError(
+                f"unknown attributes {unknown}; expected some of {list(CORRECTABLE_ATTRIBUTES)}"
+            )
+        checked = GarmentAttributes.model_validate(value).model_dump(mode="json")
+        return {k: checked[k] for k in value}
+
+    @property
+    def empty(self) -> bool:
+        return self.category is None and not self.attributes
+
+
+class GarmentPrediction(_Model):
+    """The models' own values of a corrected garment (what the correction replaced)."""
+
+    category: str
+    category_confidence: float
+    attributes: GarmentAttributes
+
+
 class Garment(GarmentIn):
-    """A stored garment, as reads return it."""
+    """A stored garment, as reads return it: the prediction with the user's correction applied
+    (``correction`` and ``prediction`` are set when there is one)."""
 
     user_id: Id
     slot: str
@@ -177,6 +239,31 @@ class Garment(GarmentIn):
     write_token: str | None = None  # the write that produced this version (matches the vector)
     created_at: datetime
     updated_at: datetime
+    correction: GarmentCorrection | None = None
+    prediction: GarmentPrediction | None = None
+
+    def corrected(self, correction: GarmentCorrection | None) -> Garment:
+        """This garment as the user sees it with ``correction`` applied (itself when None)."""
+        if correction is None or correction.empty:
+            return self
+        changes: dict[str, Any] = {
+            "correction": correction,
+            "prediction": GarmentPrediction(
+                category=self.category,
+                category_confidence=self.category_confidence,
+                attributes=self.attributes,
+            ),
+        }
+        if correction.category is not None:
+            changes["category"] = correction.category
+            changes["slot"] = taxonomy.CATEGORY_BY_NAME[correction.category].slot
+            changes["category_confidence"] = 1.0  # the user said so
+        if correction.attributes:
+            merged = self.attributes.model_dump(mode="json") | correction.attributes
+            sure = {k: 1.0 for k in correction.attributes if k in _SCORED_ATTRIBUTES}
+            merged["confidence"] = merged["confidence"] | sure
+            changes["attributes"] = GarmentAttributes.model_validate(merged)
+        return self.model_copy(update=changes)
 
 
 class GarmentPage(_Model):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from wardrobe.ingestion import garments as g
+from wardrobe.store.schema import GarmentAttributes
 from wardrobe.taxonomy import (
     ATTRIBUTE_HEADS,
     CATEGORY_INDEX,
@@ -76,6 +77,22 @@ def test_attributes_decode_every_head_kind():
     assert second["style_tags"] == []  # nothing above the threshold
     assert len(second["seasons"]) == 1  # but a garment is always worn in some season
     assert second["formality"] == 1.0  # clipped into the range
+
+
+def test_attributes_carry_the_taggers_confidence_of_each_decision():
+    heads = {}
+    for head, (kind, vocab) in ATTRIBUTE_HEADS.items():
+        if kind == "regression":
+            heads[head] = np.array([0.4])
+        else:
+            row = np.full(len(vocab), 0.1)
+            row[0], row[1] = 0.7, 0.9
+            heads[head] = row[None]
+    confidence = g.attributes(heads, 0)["confidence"]
+    assert confidence["pattern"] == pytest.approx(0.9)  # of the chosen class
+    assert confidence["style_tags"] == pytest.approx(0.8)  # mean of the kept labels
+    assert "formality" not in confidence  # a score, not a decision
+    GarmentAttributes.model_validate({**g.attributes(heads, 0), "colours": []})  # storable
 
 
 def test_colours_of_a_two_colour_garment_on_a_backdrop():
