@@ -9,9 +9,12 @@ largest share first (the primary colour), shares summing to 1 over the *garment*
 2. **Cluster in CIELAB** (sRGB with its real transfer curve, D65): seeded k-means++ on at most
    ``max_samples`` garment pixels drawn at full resolution (never downsampled first: averaging
    pixels of a fine stripe invents a colour that is in neither stripe).
-3. **Name** each cluster centre by the CIEDE2000-nearest palette colour of
-   :mod:`wardrobe.taxonomy` (not RGB distance: equal RGB steps are unequal to the eye), and merge
-   clusters that get the same name (a shaded solid garment splits into light/dark clusters).
+3. **Merge shades, then name**: clusters closer than ``SHADE_MERGE_DE`` (a shaded solid splits
+   into light and dark clusters) are merged, and each centre is named by
+   :mod:`wardrobe.colour_naming` — a palette colour's core keeps its name, elsewhere the vote
+   of the nearest colours of public colour-naming data decides (so a pale mint is green and a
+   light blue blue, where the old rule, the CIEDE2000-nearest of the 14 palette anchors, still
+   ``naming="anchor"``, called them beige and white). Clusters with the same name merge.
 4. :func:`primary_secondary`: primary = largest share; secondary = the next colour when its share
    is at least ``min_secondary_share`` (0.15).
 
@@ -46,7 +49,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from wardrobe.colour_science import lab_to_srgb, nearest_palette, srgb_to_lab
+from wardrobe.colour_naming import name_indices
+from wardrobe.colour_science import ciede2000, lab_to_srgb, nearest_palette, srgb_to_lab
 from wardrobe.ingestion.quality import touching_border
 from wardrobe.taxonomy import COLOURS
 
@@ -55,6 +59,10 @@ MIN_SECONDARY_SHARE = 0.15
 MAX_SAMPLES = 4000
 FOREGROUND_SIDE = 128  # the foreground estimate runs on a copy this size (longer side)
 MIN_GARMENT_PIXELS = 16
+NAMINGS = ("prototypes", "regions", "anchor")
+# Shading splits one colour into clusters ~3-12 dE00 apart; a garment's two colours are further
+# (the generator keeps a secondary >= 35 CIE76 from the primary; navy/black ~ 18 dE00).
+SHADE_MERGE_DE = 10.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ def extract_colours(
     k: int = DEFAULT_K,
     *,
     foreground: str = "border",
+    naming: str = "prototypes",
     max_samples: int = MAX_SAMPLES,
     seed: int = 0,
 ) -> list[ColourShare]:
@@ -80,8 +89,13 @@ def extract_colours(
 
     ``mask``: garment pixels (bool, same height/width); ``None`` estimates them with
     :func:`estimate_foreground` (``foreground``: ``"border"``, ``"grabcut"`` or ``"none"`` = the
-    whole crop). ``k``: k-means clusters before merging by name. Deterministic for a ``seed``.
+    whole crop). ``k``: k-means clusters before merging by name. ``naming``: ``"prototypes"`` (the
+    vote of the nearest named colours), ``"regions"`` (the fitted CIELCh regions) or
+    ``"anchor"`` (the nearest palette anchor, the old rule). Deterministic
+    for a ``seed``.
     """
+    if naming not in NAMINGS:
+        raise ValueError(f"unknown naming {naming!r}; use one of {NAMINGS}")
     rgb = _check_rgb(rgb)
     if mask is None:
         mask = estimate_foreground(rgb, foreground)
@@ -98,7 +112,11 @@ def extract_colours(
         pixels = pixels[rng.choice(len(pixels), max_samples, replace=False)]
     lab = srgb_to_lab(pixels.astype(np.float64))
     centres, counts = kmeans(lab, k, rng)
-    names, _ = nearest_palette(centres)
+    if naming == "anchor":
+        names = nearest_palette(centres)[0]
+    else:
+        centres, counts = merge_shades(centres, counts)
+        names = name_indices(centres, naming)
     return _merge(centres, counts, names)
 
 
@@ -111,6 +129,26 @@ def primary_secondary(
     if len(colours) > 1 and colours[1].share >= min_secondary_share:
         secondary = colours[1].name
     return primary, secondary
+
+
+def merge_shades(
+    centres: np.ndarray, counts: np.ndarray, max_de: float = SHADE_MERGE_DE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge clusters closer than ``max_de`` (CIEDE2000), closest pair first, into their
+    count-weighted mean: the light and dark clusters k-means cuts a shaded solid colour into
+    are one colour, named as a whole (a cream shirt's lit half alone would be white)."""
+    centres, counts = np.asarray(centres, np.float64), np.asarray(counts, np.float64)
+    while len(centres) > 1:
+        d = ciede2000(centres[:, None], centres[None])
+        np.fill_diagonal(d, np.inf)
+        i, j = np.unravel_index(int(d.argmin()), d.shape)
+        if d[i, j] >= max_de:
+            break
+        merged = (centres[i] * counts[i] + centres[j] * counts[j]) / (counts[i] + counts[j])
+        keep = [m for m in range(len(centres)) if m not in (i, j)]
+        centres = np.vstack([centres[keep], merged])
+        counts = np.append(counts[keep], counts[i] + counts[j])
+    return centres, counts
 
 
 def _merge(centres: np.ndarray, counts: np.ndarray, names: np.ndarray) -> list[ColourShare]:

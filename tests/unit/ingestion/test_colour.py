@@ -103,9 +103,12 @@ def test_palette_references_name_themselves():
 # ---- many shades of every palette colour ------------------------------------------------------
 def shade_patches(colour: str, rng: np.random.Generator):
     """Flat patches of a palette colour: lightness -8..+8 L*, chroma x0.8..1.2, a shading
-    ramp of +-10 % across the patch and sensor noise."""
+    ramp of +-10 % across the patch and sensor noise. Lighter-than-white shades are left out:
+    beige at L* 104 clips to (near) white pixels, and white is then the right name."""
     ref = palette_lab()[COLOURS.index(colour)]
     for d_l in (-8, -4, 0, 4, 8):
+        if d_l > 0 and ref[0] + d_l > 98:  # past sRGB's gamut: clips to white, whatever it was
+            continue
         for chroma in (0.8, 1.0, 1.2):
             lab = np.array([ref[0] + d_l, ref[1] * chroma, ref[2] * chroma])
             base = np.clip(np.rint(lab_to_srgb(lab)), 0, 255)
@@ -122,7 +125,7 @@ def test_flat_patches_of_many_shades_per_colour():
             predicted.append(extract_colours(patch, all_garment(patch.shape))[0].name)
             expected.append(colour)
     result = colour_accuracy(predicted, expected)
-    print("\nflat patches, 15 shades per colour\n" + result.table())
+    print("\nflat patches, up to 15 shades per colour\n" + result.table())
     assert result.accuracy >= 0.97
     assert min(result.per_colour.values()) >= 0.85
 
