@@ -50,7 +50,13 @@ import cv2
 import numpy as np
 
 from wardrobe.colour_naming import name_indices
-from wardrobe.colour_science import ciede2000, lab_to_srgb, nearest_palette, srgb_to_lab
+from wardrobe.colour_science import (
+    ciede2000,
+    lab_to_srgb,
+    luminance,
+    nearest_palette,
+    srgb_to_lab,
+)
 from wardrobe.ingestion.quality import touching_border
 from wardrobe.taxonomy import COLOURS
 
@@ -63,6 +69,13 @@ NAMINGS = ("prototypes", "regions", "anchor")
 # Shading splits one colour into clusters ~3-12 dE00 apart; a garment's two colours are further
 # (the generator keeps a secondary >= 35 CIE76 from the primary; navy/black ~ 18 dE00).
 SHADE_MERGE_DE = 10.0
+# Exposure (``exposure_gain``), chosen on 44 hand-labelled photos of the real *train* split
+# (tests/fixtures/real_colour_dev_labels.csv) and a development SynthWardrobe (seed 2)
+WHITE_PERCENTILE = 98.0  # of luminance: the brightest 2 %, past speculars and clipped pixels
+WHITE_LUMINANCE = 1.0  # Y the brightest patch is taken to have (white)
+MAX_EXPOSURE_GAIN = 2.5  # ~1.3 stops
+WHITE_MAX_CHROMA = 6.0  # a brighter-than-this-coloured patch is no white reference
+MIN_BACKGROUND_SHARE = 0.1  # of the crop, for the exposure to be judged
 
 
 @dataclass(frozen=True)
@@ -107,10 +120,13 @@ def extract_colours(
     if mask.sum() < MIN_GARMENT_PIXELS:  # nothing usable: judge the whole crop
         mask = np.ones(rgb.shape[:2], bool)
     rng = np.random.default_rng(seed)
+    # exposure needs surroundings to judge by: a crop that is all garment is taken as it is
+    judged = naming != "anchor" and (~mask).mean() >= MIN_BACKGROUND_SHARE
+    gain = exposure_gain(rgb) if judged else 1.0
     pixels = rgb[mask]
     if len(pixels) > max_samples:
         pixels = pixels[rng.choice(len(pixels), max_samples, replace=False)]
-    lab = srgb_to_lab(pixels.astype(np.float64))
+    lab = srgb_to_lab(pixels.astype(np.float64), gain)
     centres, counts = kmeans(lab, k, rng)
     if naming == "anchor":
         names = nearest_palette(centres)[0]
@@ -129,6 +145,33 @@ def primary_secondary(
     if len(colours) > 1 and colours[1].share >= min_secondary_share:
         secondary = colours[1].name
     return primary, secondary
+
+
+def exposure_gain(
+    rgb: np.ndarray,
+    percentile: float = WHITE_PERCENTILE,
+    target: float = WHITE_LUMINANCE,
+    max_gain: float = MAX_EXPOSURE_GAIN,
+    max_chroma: float = WHITE_MAX_CHROMA,
+) -> float:
+    """How much brighter (linear light) the photo must be for its brightest patch — the pixels
+    above the ``percentile`` of luminance over the whole crop, garment and background — to be
+    white, when that patch is near-neutral (chroma under ``max_chroma``).
+
+    People name a garment's colour under the light they see it in, not its pixel values:
+    phone photos of clothes on beds and floors are exposed for the room, so a white T-shirt
+    comes out L* 70-80 (grey) and dark grey cloth L* 25 (black). "The brightest thing is white"
+    (white-patch retinex) undoes most of that when the brightest thing is a white or grey
+    surface (a shirt, a sheet, a tiled floor); a photo whose brightest patch is coloured (a red
+    blanket, a painted backdrop) gives no such reference and is left as it is. Never darker,
+    at most ``max_gain``."""
+    small = _downscale(_check_rgb(rgb), FOREGROUND_SIDE).reshape(-1, 3).astype(np.float64)
+    y = luminance(small)
+    bright = y >= np.percentile(y, percentile)
+    patch = srgb_to_lab(small[bright]).mean(axis=0)
+    if np.hypot(patch[1], patch[2]) > max_chroma:
+        return 1.0
+    return float(np.clip(target / max(float(y[bright].min()), 1e-6), 1.0, max_gain))
 
 
 def merge_shades(
