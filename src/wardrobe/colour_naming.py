@@ -123,7 +123,7 @@ class NamingRegions:
 # Fitted by ``python -m wardrobe.data.colour_names fit`` (see that module for data and figures).
 FITTED = NamingRegions(
     black_l=25.0,
-    black_c=12.0,
+    black_c=18.0,
     white_l=86.0,
     white_c=12.0,
     grey_c=17.0,

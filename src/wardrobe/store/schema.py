@@ -75,6 +75,20 @@ class ColourShare(_Model):
         return _in_vocabulary(value, taxonomy.COLOURS, "colour")
 
 
+class ColourEvidence(_Model):
+    """The tagger's colour head beside the extractor's answer: its colour, its probability, and
+    whether it is the garment's primary colour (``ingestion.garments.decide_colours``)."""
+
+    tagger: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    agrees: bool
+
+    @field_validator("tagger")
+    @classmethod
+    def _tagger(cls, value: str) -> str:
+        return _in_vocabulary(value, taxonomy.COLOURS, "colour")
+
+
 class GarmentAttributes(_Model):
     """Predicted attributes of one garment. Lists are stored deduplicated in vocabulary order;
     colours sorted by share, largest first (``colours[0]`` is the primary colour)."""
@@ -85,6 +99,7 @@ class GarmentAttributes(_Model):
     seasons: list[str] = Field(default_factory=list)
     style_tags: list[str] = Field(default_factory=list)
     colours: list[ColourShare] = Field(default_factory=list)
+    colour_evidence: ColourEvidence | None = None
 
     @field_validator("pattern")
     @classmethod
