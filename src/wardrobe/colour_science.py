@@ -30,10 +30,19 @@ _EPS, _KAPPA = 216 / 24389, 24389 / 27
 _POW25_7 = 25.0**7
 
 
+def _srgb_curve(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+_LINEAR_OF_BYTE = _srgb_curve(np.arange(256) / 255.0)  # 8-bit input: a table look-up, no pow
+
+
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     """sRGB (..., 3) in 0..255 -> linear-light RGB in 0..1 (the sRGB transfer curve undone)."""
-    c = np.asarray(rgb, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return _LINEAR_OF_BYTE[rgb]
+    return _srgb_curve(rgb.astype(np.float64) / 255.0)
 
 
 def srgb_to_lab(rgb: np.ndarray, exposure: float | np.ndarray = 1.0) -> np.ndarray:

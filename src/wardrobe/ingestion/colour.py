@@ -76,6 +76,7 @@ WHITE_LUMINANCE = 1.0  # Y the brightest patch is taken to have (white)
 MAX_EXPOSURE_GAIN = 2.5  # ~1.3 stops
 WHITE_MAX_CHROMA = 6.0  # a brighter-than-this-coloured patch is no white reference
 MIN_BACKGROUND_SHARE = 0.1  # of the crop, for the exposure to be judged
+EXPOSURE_SAMPLES = 4096  # pixels on a grid the exposure is judged from
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def extract_colours(
     pixels = rgb[mask]
     if len(pixels) > max_samples:
         pixels = pixels[rng.choice(len(pixels), max_samples, replace=False)]
-    lab = srgb_to_lab(pixels.astype(np.float64), gain)
+    lab = srgb_to_lab(pixels, gain)
     centres, counts = kmeans(lab, k, rng)
     if naming == "anchor":
         names = nearest_palette(centres)[0]
@@ -165,10 +166,12 @@ def exposure_gain(
     surface (a shirt, a sheet, a tiled floor); a photo whose brightest patch is coloured (a red
     blanket, a painted backdrop) gives no such reference and is left as it is. Never darker,
     at most ``max_gain``."""
-    small = _downscale(_check_rgb(rgb), FOREGROUND_SIDE).reshape(-1, 3).astype(np.float64)
-    y = luminance(small)
+    rgb = _check_rgb(rgb)
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / EXPOSURE_SAMPLES)))
+    sample = rgb[::step, ::step].reshape(-1, 3)  # a grid of pixels: enough for a percentile
+    y = luminance(sample)
     bright = y >= np.percentile(y, percentile)
-    patch = srgb_to_lab(small[bright]).mean(axis=0)
+    patch = srgb_to_lab(sample[bright]).mean(axis=0)
     if np.hypot(patch[1], patch[2]) > max_chroma:
         return 1.0
     return float(np.clip(target / max(float(y[bright].min()), 1e-6), 1.0, max_gain))
@@ -299,7 +302,7 @@ _BORDER = _BorderModelSettings()
 def _border_model(small: np.ndarray, s: _BorderModelSettings = _BORDER) -> np.ndarray:
     """Background = pixels near a border-but-not-centre colour, connected to the border."""
     h, w = small.shape[:2]
-    lab = srgb_to_lab(small.astype(np.float64)).astype(np.float32)
+    lab = srgb_to_lab(small).astype(np.float32)
     r = max(2, round(s.ring * min(h, w)))
     ring = np.zeros((h, w), bool)
     ring[:r], ring[-r:], ring[:, :r], ring[:, -r:] = True, True, True, True
