@@ -30,16 +30,39 @@ _EPS, _KAPPA = 216 / 24389, 24389 / 27
 _POW25_7 = 25.0**7
 
 
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB (..., 3) in 0..255 -> CIELAB (..., 3), D65 white."""
-    c = np.asarray(rgb, dtype=np.float64) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+def _srgb_curve(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+_LINEAR_OF_BYTE = _srgb_curve(np.arange(256) / 255.0)  # 8-bit input: a table look-up, no pow
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB (..., 3) in 0..255 -> linear-light RGB in 0..1 (the sRGB transfer curve undone)."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return _LINEAR_OF_BYTE[rgb]
+    return _srgb_curve(rgb.astype(np.float64) / 255.0)
+
+
+def srgb_to_lab(rgb: np.ndarray, exposure: float | np.ndarray = 1.0) -> np.ndarray:
+    """sRGB (..., 3) in 0..255 -> CIELAB (..., 3), D65 white. ``exposure`` (a number, or one
+    gain per R, G, B channel) scales the light first (linear RGB, clipped at 1): a photo's
+    exposure and white-balance correction."""
+    lin = srgb_to_linear(rgb)
+    if np.any(np.asarray(exposure) != 1.0):
+        lin = np.minimum(lin * np.asarray(exposure, dtype=np.float64), 1.0)
     xyz = lin @ _RGB_TO_XYZ.T / _WHITE_D65
     f = np.where(xyz > _EPS, np.cbrt(xyz), (_KAPPA * xyz + 16) / 116)
     return np.stack(
         [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
         axis=-1,
     )
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """Relative luminance Y (0..1) of sRGB (..., 3) in 0..255."""
+    return srgb_to_linear(rgb) @ _RGB_TO_XYZ[1]
 
 
 def lab_to_srgb(lab: np.ndarray) -> np.ndarray:

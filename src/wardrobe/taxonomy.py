@@ -17,6 +17,7 @@ Corrections to the original design document:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -254,6 +255,32 @@ def normalise_colour(word: str) -> str | None:
     if key in COLOUR_RGB:
         return key
     return COLOUR_ALIASES.get(key)
+
+
+# Colour names in data sets ("pale mint green", "Navy Blue", "lightseagreen") -> palette colour.
+# The *head word* (the last word) decides, spelt as a palette name (or "gray"); a compound whose
+# modifier is itself the palette name of that shade ("navy blue" is navy) takes the modifier.
+COLOUR_HEAD_SPELLINGS = MappingProxyType({**{c: c for c in COLOURS}, "gray": "grey"})
+COLOUR_COMPOUNDS = MappingProxyType({("navy", "blue"): "navy"})
+
+
+def colour_head_word(name: str) -> str | None:
+    """The palette colour a colour *name* belongs to by its head word, else None.
+
+    Names written as one word (CSS ``lightseagreen``) end in their head word."""
+    words = re.findall(r"[a-z]+", name.lower())
+    if not words:
+        return None
+    if len(words) >= 2 and (words[-2], words[-1]) in COLOUR_COMPOUNDS:
+        return COLOUR_COMPOUNDS[(words[-2], words[-1])]
+    last = words[-1]
+    if last in COLOUR_HEAD_SPELLINGS:
+        return COLOUR_HEAD_SPELLINGS[last]
+    if len(words) == 1:  # run-together CSS/X11 names: the longest palette word it ends in
+        ends = [w for w in COLOUR_HEAD_SPELLINGS if last.endswith(w)]
+        if ends:
+            return COLOUR_HEAD_SPELLINGS[max(ends, key=len)]
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ def test_every_garment_is_analysed_and_stored_in_both_stores(pipeline, repo, pho
             assert row.id == f"{result.photo_id}-{j:02d}" and row.user_id == "alice"
             assert repo.get("alice", row.id) == row
             assert row.category == gr.top_k[0][0] and row.attributes.colours
+            evidence = row.attributes.colour_evidence  # the tagger's colour, kept beside them
+            assert evidence is not None and evidence.agrees == (
+                evidence.tagger == row.attributes.primary_colour
+            )
             assert set(row.model_versions) == {"classifier", "clip", "detector", "tagger"}
             vector = repo.vectors.get_one("alice", row.id)
             assert vector.metadata["category"] == row.category

@@ -23,7 +23,7 @@ ROOT_PACKAGE = "wardrobe"
 # (rank, layer, module prefixes): lower ranks are imported by higher ones, never the reverse.
 LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (0, "vocabulary", (ROOT_PACKAGE, "wardrobe.taxonomy")),
-    (1, "colour science", ("wardrobe.colour_science",)),
+    (1, "colour science", ("wardrobe.colour_science", "wardrobe.colour_naming")),
     (1, "hparams", ("wardrobe.hparams",)),
     (1, "config resolvers", ("wardrobe.config",)),
     (1, "utils", ("wardrobe.utils",)),

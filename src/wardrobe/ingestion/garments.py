@@ -11,6 +11,15 @@ than ``min_coarse_mass`` of its probability on them all (it is sure the crop is 
 the detector mislabelled it) does the classifier's own top-1 win, and the garment carries the
 ``class_disagreement`` warning. A garment found without the detector (the whole-photo fallback)
 takes the classifier's top-1.
+
+**Colour rule** (extractor vs the tagger's colour head): one answer per garment, the
+background-aware extractor's (:func:`colours`), since it is the one measured on real photos and
+on crowd colour names, while the tagger's colour head learnt only the generator's 14 reference
+shades. The tagger's top colour and its probability are kept beside it as evidence
+(``attributes.colour_evidence``: its colour, confidence, and whether it agrees with the primary
+colour); when the tagger is sure (``>= tagger_confident``) of a colour the extractor did not
+find at all, the garment carries the ``colour_disagreement`` warning instead of one answer
+silently replacing the other.
 """
 
 from __future__ import annotations
@@ -25,11 +34,14 @@ from wardrobe.ingestion.colour import extract_colours
 from wardrobe.taxonomy import (
     ATTRIBUTE_HEADS,
     CATEGORY_INDEX,
+    COLOURS,
     FINE_CATEGORIES,
     categories_for_df2,
 )
 
 CLASS_DISAGREEMENT = "class_disagreement"
+COLOUR_DISAGREEMENT = "colour_disagreement"
+TAGGER_COLOUR_CONFIDENT = 0.6
 Box = tuple[float, float, float, float]
 
 
@@ -124,3 +136,38 @@ def colours(crop: np.ndarray, k: int = 3, min_share: float = 0.05, foreground: s
         for c in found
         if c.share >= min_share
     ]
+
+
+@dataclass(frozen=True)
+class ColourDecision:
+    """The garment's colours (the extractor's, largest first), the tagger's evidence, and
+    whether the two disagree enough to warn."""
+
+    colours: list[dict[str, object]]
+    evidence: dict[str, object] | None
+    disagreement: bool
+
+
+def decide_colours(
+    extracted: list[dict[str, object]],
+    tagger_probs: np.ndarray | None,
+    tagger_confident: float = TAGGER_COLOUR_CONFIDENT,
+) -> ColourDecision:
+    """One colour answer for a garment under the colour rule (module docstring): ``extracted``
+    from :func:`colours`, ``tagger_probs`` the tagger's colour probabilities (14) or None."""
+    if tagger_probs is None:
+        return ColourDecision(extracted, None, False)
+    probs = np.asarray(tagger_probs, dtype=np.float64)
+    if probs.shape != (len(COLOURS),):
+        raise ValueError(f"expected {len(COLOURS)} colour probabilities, got {probs.shape}")
+    best = int(probs.argmax())
+    tagger, confidence = COLOURS[best], float(np.clip(probs[best], 0.0, 1.0))
+    found = [c["colour"] for c in extracted]
+    evidence = {
+        "tagger": tagger,
+        "confidence": round(confidence, 4),
+        "agrees": bool(found) and found[0] == tagger,
+    }
+    return ColourDecision(
+        extracted, evidence, confidence >= tagger_confident and tagger not in found
+    )

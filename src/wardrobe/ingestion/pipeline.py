@@ -12,7 +12,8 @@
 4. **crop** each garment from the decoded array (square, ``box_padding`` around the box);
 5. **classify**, **tag** and **embed** all crops of the batch as batches (the coarse-class rule
    of :mod:`wardrobe.ingestion.garments` reconciles detector and classifier);
-6. **colours** from the background-aware extractor on each crop;
+6. **colours** from the background-aware extractor on each crop, the tagger's colour head kept
+   beside them as evidence (the colour rule of :mod:`wardrobe.ingestion.garments`);
 7. **store** each photo's garments in the records and the vector store together
    (:class:`GarmentRepository.put`, ordered writes + repair). Garment ids are
    ``<photo_id>-<index>`` with ``photo_id`` = the first 16 hex digits of the photo's sha256 unless
@@ -85,6 +86,7 @@ class IngestSettings:
     colour_clusters: int = 3
     colour_min_share: float = 0.05
     colour_foreground: str = "border"  # border | grabcut | none
+    tagger_colour_confident: float = g.TAGGER_COLOUR_CONFIDENT  # surer of an unseen colour: warn
 
 
 @dataclass(frozen=True)
@@ -306,10 +308,16 @@ class IngestionPipeline:
         s = self.settings
         choice = g.choose_category(probs, det and det.name, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
-        attrs["colours"] = colours
+        tagger_colour = heads["colour"][k] if "colour" in heads else None
+        colour = g.decide_colours(colours, tagger_colour, s.tagger_colour_confident)
+        attrs["colours"] = colour.colours
+        if colour.evidence is not None:
+            attrs["colour_evidence"] = colour.evidence
         warnings = [i.code for i in photo.warnings]
         if choice.disagreement:
             warnings.append(g.CLASS_DISAGREEMENT)
+        if colour.disagreement:
+            warnings.append(g.COLOUR_DISAGREEMENT)
         garment = GarmentIn(
             id=f"{photo.photo_id}-{j:02d}",
             image_sha256=photo.sha256,

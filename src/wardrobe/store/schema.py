@@ -75,6 +75,20 @@ class ColourShare(_Model):
         return _in_vocabulary(value, taxonomy.COLOURS, "colour")
 
 
+class ColourEvidence(_Model):
+    """The tagger's colour head beside the extractor's answer: its colour, its probability, and
+    whether it is the garment's primary colour (``ingestion.garments.decide_colours``)."""
+
+    tagger: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    agrees: bool
+
+    @field_validator("tagger")
+    @classmethod
+    def _tagger(cls, value: str) -> str:
+        return _in_vocabulary(value, taxonomy.COLOURS, "colour")
+
+
 _SCORED_ATTRIBUTES = ("pattern", "fit", "seasons", "style_tags")
 
 
@@ -88,6 +102,7 @@ class GarmentAttributes(_Model):
     seasons: list[str] = Field(default_factory=list)
     style_tags: list[str] = Field(default_factory=list)
     colours: list[ColourShare] = Field(default_factory=list)
+    colour_evidence: ColourEvidence | None = None
     # the tagger's probability of each decision (attribute -> 0..1); 1.0 for a user's correction
     confidence: dict[str, float] = Field(default_factory=dict)
 

@@ -9,6 +9,7 @@ from wardrobe.taxonomy import (
     ATTRIBUTE_HEADS,
     CATEGORY_INDEX,
     COLOUR_RGB,
+    COLOURS,
     FINE_CATEGORIES,
     categories_for_df2,
 )
@@ -116,3 +117,49 @@ def test_working_copy_shrinks_big_photos_but_keeps_what_quality_measures():
     assert working_copy(small, 1280) is small  # never enlarged
     # a panorama keeps its short side at the blur reference size (512), not 1280 / 16
     assert working_copy(np.zeros((600, 9600, 3), np.uint8), 1280).shape[0] == 512
+
+
+# ---- the colour rule: the extractor answers, the tagger is kept as evidence ----------------------
+def _tagger(colour: str, p: float) -> np.ndarray:
+    probs = np.full(len(COLOURS), (1.0 - p) / (len(COLOURS) - 1))
+    probs[COLOURS.index(colour)] = p
+    return probs
+
+
+EXTRACTED = [{"colour": "navy", "share": 0.7}, {"colour": "white", "share": 0.3}]
+
+
+def test_tagger_agreeing_with_the_extractor_is_recorded_as_agreement():
+    decision = g.decide_colours(EXTRACTED, _tagger("navy", 0.9))
+    assert decision.colours == EXTRACTED  # one answer: the extractor's
+    assert decision.evidence == {"tagger": "navy", "confidence": 0.9, "agrees": True}
+    assert not decision.disagreement
+
+
+def test_tagger_naming_the_secondary_colour_is_evidence_not_a_warning():
+    decision = g.decide_colours(EXTRACTED, _tagger("white", 0.95))
+    assert decision.colours[0]["colour"] == "navy"
+    assert decision.evidence["agrees"] is False and not decision.disagreement
+
+
+def test_a_sure_tagger_naming_a_colour_the_extractor_missed_warns():
+    decision = g.decide_colours(EXTRACTED, _tagger("red", 0.8))
+    assert decision.colours == EXTRACTED and decision.disagreement
+    unsure = g.decide_colours(EXTRACTED, _tagger("red", 0.4))
+    assert not unsure.disagreement and unsure.evidence["tagger"] == "red"
+
+
+def test_without_a_tagger_there_is_no_evidence():
+    assert g.decide_colours(EXTRACTED, None) == g.ColourDecision(EXTRACTED, None, False)
+    with pytest.raises(ValueError, match="14 colour probabilities"):
+        g.decide_colours(EXTRACTED, np.ones(3) / 3)
+
+
+def test_colour_evidence_is_a_valid_stored_attribute():
+    from wardrobe.store.schema import GarmentAttributes
+
+    decision = g.decide_colours(EXTRACTED, _tagger("red", 0.8))
+    attrs = GarmentAttributes(colours=decision.colours, colour_evidence=decision.evidence)
+    assert attrs.primary_colour == "navy" and attrs.colour_evidence.tagger == "red"
+    with pytest.raises(ValueError, match="colour"):
+        GarmentAttributes(colour_evidence={"tagger": "cream", "confidence": 0.5, "agrees": False})

@@ -1,0 +1,127 @@
+"""Colour extraction: accuracy and time per garment, before (the code of another checkout,
+e.g. main) and after (this checkout: the naming models), in one run on the same images.
+
+    python benchmarks/colour.py [--synth /tmp/heldout] [--real ../shared/real-data/...]
+                                [--baseline-src /path/to/main/src] [--repeats 2]
+
+Rows: ``before`` (``--baseline-src``'s ``extract_colours``: the CIEDE2000-nearest of the 14
+anchors), then this checkout's namings — ``anchor`` (the old rule inside the new code),
+``regions`` (the fitted CIELCh regions) and ``prototypes`` (the default: palette cores + the vote
+of public named colours), both with shade merging and exposure correction. Columns:
+
+* ``synth`` — primary-colour accuracy on held-out SynthWardrobe crops (seed 1: every crop of
+  ``<synth>/attributes/{train,val}.jsonl``; ``python -m wardrobe.data.synthetic --out
+  /tmp/heldout --seed 1 --scenes 10 --outfits 10 --crops-per-class 20`` writes the 940 crops),
+  foreground estimated as served;
+* ``crowd`` — the held-out crowd colour names (never fitted) painted on garment photos, shop
+  and scene (:func:`wardrobe.evaluation.colour.evaluate_colour_names`; not for ``before``);
+* ``real`` — the hand-labelled real photos (``tests/fixtures/real_colour_labels.csv``);
+* ``ms/crop``, ``ms/photo`` — ``extract_colours`` time per SynthWardrobe crop (128 px) and per
+  real photo (shorter side 240 px): the best of ``--repeats`` passes, rows timed alternately
+  pass by pass so that load from other processes hits every row alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ROOT / "tests/fixtures/real_colour_labels.csv"
+
+
+def image_sets(synth: Path, real: Path) -> dict[str, list[tuple[str, str]]]:
+    """``{"synth": [(path, label)], "real": [...]}`` — what both checkouts are timed on."""
+    from wardrobe.evaluation.colour import _rows, read_real_labels
+
+    rows = _rows(synth / "attributes", ("train", "val"))
+    return {
+        "synth": [(str(path), row.colour_primary) for row, path in rows],
+        "real": [(str(real / p), c) for p, c in read_real_labels(LABELS)],
+    }
+
+
+def time_pass(images, naming: str | None) -> tuple[float, float]:
+    """(accuracy, ms per image) of one pass; ``naming=None``: the checkout's default call."""
+    from wardrobe.ingestion.colour import extract_colours, primary_secondary
+
+    kwargs = {} if naming is None else {"naming": naming}
+    start = time.perf_counter()
+    right = [primary_secondary(extract_colours(rgb, **kwargs))[0] == c for rgb, c in images]
+    return float(np.mean(right)), 1000 * (time.perf_counter() - start) / len(images)
+
+
+def _decoded(sets):
+    from wardrobe.ingestion.decode import decode_image
+
+    return {k: [(decode_image(p).rgb, c) for p, c in v] for k, v in sets.items()}
+
+
+def child(spec: str) -> None:
+    """In the baseline process: one timing pass per set, as JSON on stdout."""
+    sets = _decoded(json.loads(Path(spec).read_text()))
+    print(json.dumps({k: time_pass(v, None) for k, v in sets.items()}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synth", type=Path, default=Path("/tmp/heldout"))
+    parser.add_argument(
+        "--real", type=Path, default=ROOT.parent / "shared/real-data/clothing-dataset-small"
+    )
+    parser.add_argument(
+        "--baseline-src", type=Path, default=None, help="src/ of the checkout to compare with"
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child)
+    from wardrobe.evaluation.colour import evaluate_colour_names
+    from wardrobe.ingestion.colour import NAMINGS
+
+    sets = image_sets(args.synth, args.real)
+    spec = Path(os.environ.get("TMPDIR", "/tmp")) / f"colour_bench_{os.getpid()}.json"
+    spec.write_text(json.dumps(sets))
+    images = _decoded(sets)
+    print(f"synth: {len(sets['synth'])} held-out crops in {args.synth}; real: {len(sets['real'])}")
+    baseline = args.baseline_src is not None and (args.baseline_src / "wardrobe").is_dir()
+    if not baseline:
+        print(f"no baseline checkout at {args.baseline_src}: 'anchor' is the before row")
+    rows = ["before"] * baseline + [*NAMINGS[::-1]]
+    best: dict[str, dict[str, tuple[float, float]]] = {r: {} for r in rows}
+    env = {**os.environ, "PYTHONPATH": f"{args.baseline_src}{os.pathsep}{ROOT}"}
+    for _ in range(args.repeats):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(spec)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        results = {"before": {k: tuple(v) for k, v in json.loads(out.stdout).items()}}
+        for naming in NAMINGS[::-1]:
+            results[naming] = {k: time_pass(v, naming) for k, v in images.items()}
+        for row, by_set in results.items():
+            for name, (acc, ms) in by_set.items():
+                if name not in best[row] or ms < best[row][name][1]:
+                    best[row][name] = (acc, ms)
+    spec.unlink()
+    header = f"{'naming':<11} {'synth':>7} {'crowd':>7} {'real':>7} {'ms/crop':>8} {'ms/photo':>9}"
+    print(f"before = {args.baseline_src}\n{header}\n" + "-" * len(header))
+    for row in rows:
+        crowd = "-" if row == "before" else f"{evaluate_colour_names(naming=row)[0].accuracy:.1%}"
+        (s_acc, s_ms), (r_acc, r_ms) = best[row]["synth"], best[row]["real"]
+        print(f"{row:<11} {s_acc:>7.1%} {crowd:>7} {r_acc:>7.1%} {s_ms:>8.1f} {r_ms:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
