@@ -254,9 +254,19 @@ def export_bundle(
         preprocessing=getattr(model, "export_preprocessing", None) or cfg.model.preprocessing,
         metrics=metrics,
         train_cfg=cfg,
+        data_sets=data_sets_of(datamodule),
     )
     log.info("exported bundle %s", out)
     return out
+
+
+def data_sets_of(data: Any) -> list[dict[str, Any]]:
+    """What a datamodule says it trains on (``data_sets()``), else its folder."""
+    describe = getattr(data, "data_sets", None)
+    if callable(describe):
+        return list(describe())
+    folder = getattr(data, "data_dir", None) or getattr(data, "df2_root", None)
+    return [{"name": str(folder)}] if folder else []
 
 
 def _to_floats(metrics: dict[str, Any]) -> dict[str, float]:

@@ -407,7 +407,7 @@ class YoloDetector:
         """Prepare the data, train, validate the best weights, export the bundle."""
         from hydra.utils import instantiate
 
-        from wardrobe.tasks import instantiate_group
+        from wardrobe.tasks import data_sets_of, instantiate_group
 
         if cfg.get("ckpt_path"):
             raise ValueError(
@@ -422,6 +422,11 @@ class YoloDetector:
         loggers = instantiate_group(cfg.get("logger"), "logger")
         bridge = _LoggerBridge(loggers)
         bridge.log_hyperparams({"cfg": run_config(cfg), **runtime})
+        from wardrobe.models.detector_start import resolve_architecture
+
+        self.architecture = resolve_architecture(
+            self.architecture, Path(cfg.paths.data_dir) / "weights"
+        )
         yolo = self._build_model()
         yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
         with offline_checks():
@@ -440,6 +445,7 @@ class YoloDetector:
             weights = save_dir / "weights" / "last.pt"
         objects["weights"] = weights
         if cfg.get("export"):
+            self.data_sets = data_sets_of(data)
             objects["bundle"] = self.export_bundle(cfg, weights, metrics, int(args["imgsz"]))
         return metrics, objects
 
@@ -546,6 +552,7 @@ class YoloDetector:
             metrics=metrics,
             train_cfg=OmegaConf.create(run_config(cfg)),
             extra_files={CHECKPOINT_FILE: weights, ONNX_FILE: onnx_path},
+            data_sets=getattr(self, "data_sets", None),
         )
         log.info("exported bundle %s", out)
         return out
