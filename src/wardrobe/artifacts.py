@@ -21,7 +21,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -129,8 +129,12 @@ def save_bundle(
     metrics: Mapping[str, float] | None = None,
     train_cfg: DictConfig | None = None,
     extra_files: Mapping[str, str | Path] | None = None,
+    data_sets: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
-    """Write a bundle atomically to ``out_dir`` (replacing an older one) and return its path."""
+    """Write a bundle atomically to ``out_dir`` (replacing an older one) and return its path.
+
+    ``data_sets``: what the model learnt from (name, licence, image counts), kept in
+    ``bundle.json`` so a bundle says whether it has seen real photos."""
     out_dir = Path(out_dir)
     net_cfg = _plain(net_cfg)
     target = net_cfg.get("_target_", "")
@@ -155,6 +159,7 @@ def save_bundle(
         "extra_files": sorted(extra_files or {}),
         # the same checksum rule for the extra files (e.g. the detector's model.onnx)
         "extra_sha256": {dst: _sha256(staging / dst) for dst in sorted(extra_files or {})},
+        "data_sets": [dict(_plain(d)) for d in data_sets or []],
     }
     (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
     (staging / METRICS_FILE).write_text(json.dumps(dict(metrics or {}), indent=2, sort_keys=True))
@@ -277,3 +282,12 @@ def list_bundles(artifacts_dir: str | Path) -> dict[str, Path]:
     if not root.is_dir():
         return {}
     return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and (p / META_FILE).is_file()}
+
+
+def data_sets_of(data: Any) -> list[dict[str, Any]]:
+    """What a datamodule says it trains on (``data_sets()``), else its folder."""
+    describe = getattr(data, "data_sets", None)
+    if callable(describe):
+        return list(describe())
+    folder = getattr(data, "data_dir", None) or getattr(data, "df2_root", None)
+    return [{"name": str(folder)}] if folder else []

@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from wardrobe import config as _config  # noqa: F401  (registers the resolvers)
-from wardrobe.artifacts import save_bundle
+from wardrobe.artifacts import data_sets_of, save_bundle
 from wardrobe.models.detector.train import YoloTrainer
 from wardrobe.utils import finish_wandb, instantiate_group, wandb_offline_default
 
@@ -226,6 +226,7 @@ def export_bundle(
         preprocessing=getattr(model, "export_preprocessing", None) or cfg.model.preprocessing,
         metrics=metrics,
         train_cfg=cfg,
+        data_sets=data_sets_of(datamodule),
     )
     log.info("exported bundle %s", out)
     return out

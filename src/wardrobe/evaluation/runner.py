@@ -64,9 +64,25 @@ def evaluate_bundles(cfg: DictConfig) -> dict[str, dict[str, float]]:
         results[name] = metrics
         rows += rows_for(name, metrics)
         log.info("%s: %s", name, {k: round(v, 4) for k, v in metrics.items()})
-    path = write_report(report_dir, rows, figures)
+    notes = _real_photo_rows(cfg, bundles, report_dir, results, rows, figures)
+    path = write_report(report_dir, rows, figures, notes)
     _print_table(rows, path)
     return results
+
+
+def _real_photo_rows(cfg, bundles, report_dir, results, rows, figures) -> dict[str, str]:
+    """The whole pipeline on the real photos' validation split (wardrobe.evaluation.real_photos)."""
+    from wardrobe.evaluation.real_photos import REAL_TARGETS, real_photo_section
+
+    section = real_photo_section(cfg, bundles, report_dir)
+    if section is None:
+        return {}
+    metrics, figures["real_photos"], table = section
+    results["real_photos"] = metrics
+    overall = {k: v for k, v in metrics.items() if "/" not in k}
+    rows += [Row("real_photos", k, v, REAL_TARGETS.get(k)) for k, v in overall.items()]
+    log.info("real_photos: %s", {k: round(v, 4) for k, v in overall.items()})
+    return {"real_photos": "main garment through the ingestion pipeline, per label:\n\n" + table}
 
 
 def _print_table(rows: list[Row], path: Path) -> None:

@@ -53,10 +53,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from wardrobe.artifacts import BundleError, save_bundle
+from wardrobe.artifacts import BundleError, data_sets_of, save_bundle
 from wardrobe.hparams import plain
 from wardrobe.models.detector.inference import ONNX_FILE
 from wardrobe.models.detector.net import YoloNet
+from wardrobe.models.detector_start import resolve_architecture
 from wardrobe.preprocessing import DetectionPreprocessing
 from wardrobe.taxonomy import DF2_CLASSES
 
@@ -140,6 +141,9 @@ class YoloTrainer:
 
         bridge = _LoggerBridge(loggers)
         bridge.log_hyperparams({"cfg": run_config(cfg), **runtime})
+        self.architecture = resolve_architecture(
+            self.architecture, Path(cfg.paths.data_dir) / "weights"
+        )
         yolo = self._build_model()
         yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
         with offline_checks():
@@ -158,6 +162,7 @@ class YoloTrainer:
             weights = save_dir / "weights" / "last.pt"
         objects["weights"] = weights
         if cfg.get("export"):
+            self.data_sets = data_sets_of(data)
             objects["bundle"] = self.export_bundle(cfg, weights, metrics, int(args["imgsz"]))
         return metrics, objects
 
@@ -263,6 +268,7 @@ class YoloTrainer:
             metrics=metrics,
             train_cfg=OmegaConf.create(run_config(cfg)),
             extra_files={CHECKPOINT_FILE: weights, ONNX_FILE: onnx_path},
+            data_sets=getattr(self, "data_sets", None),
         )
         log.info("exported bundle %s", out)
         return out
