@@ -5,6 +5,14 @@ its ``_target_``, the labels, the preprocessing, a checksum of the weights, vers
 ``config.yaml`` (the resolved training config) and ``metrics.json``. Loading rebuilds the plain
 ``nn.Module`` in ``eval()`` mode without any training code, and refuses a bundle whose weights,
 config or labels don't match what the caller expects.
+
+The preprocessing travels with the model: :attr:`Bundle.preprocessing_spec` is the typed block,
+and :func:`load_model_and_transform` gives a bundle with its eval transform in one call (as
+open_clip's ``create_model_and_transforms``); :meth:`Bundle.image_encoder` is the net's image
+embedding (``encode_image``) as a module.
+
+This layer knows the file format only: it imports no model code (a net is rebuilt from the
+``_target_`` string its config records), so models below can read and write their bundles.
 """
 
 from __future__ import annotations
@@ -23,8 +31,11 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file, save_file
+from torch import nn
+from torchvision.transforms import v2
 
 import wardrobe
+from wardrobe.preprocessing import Preprocessing
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
@@ -55,6 +66,44 @@ class Bundle:
     def version(self) -> str:
         """A short id of this bundle's weights (first 12 hex digits of their sha256)."""
         return self.meta["weights_sha256"][:12]
+
+    @property
+    def preprocessing_spec(self) -> Preprocessing:
+        """The typed :attr:`preprocessing` block (image, text, detection parts and the rest)."""
+        try:
+            return Preprocessing.from_dict(self.preprocessing)
+        except (TypeError, ValueError) as err:
+            raise BundleError(f"{self.path or self.name}: bad preprocessing: {err}") from err
+
+    def eval_transform(self) -> v2.Compose:
+        """PIL image / uint8 array -> the net's input tensor, exactly as validation prepared it."""
+        image = self.preprocessing_spec.image
+        if image is None:
+            raise BundleError(f"{self.path or self.name}: the bundle takes no images")
+        return image.transform(train=False)
+
+    def image_encoder(self) -> ImageEmbedding:
+        """The net's image embedding as a module (batched inference, ONNX export)."""
+        return ImageEmbedding(self.net, where=str(self.path or self.name))
+
+
+class ImageEmbedding(nn.Module):
+    """``forward(images [B, 3, H, W]) = net.encode_image(images)`` ``[B, D]`` of a net that embeds
+    images (CLIP); any other net is refused when wrapped, never silently run as a classifier."""
+
+    def __init__(self, net: nn.Module, where: str = "net") -> None:
+        super().__init__()
+        if not callable(getattr(net, "encode_image", None)):
+            raise BundleError(
+                f"{where}: {type(net).__name__} does not embed images (no encode_image)"
+            )
+        self.net = net
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.net.encode_image(images)
+        if not isinstance(out, torch.Tensor) or out.dim() != 2:
+            raise TypeError("an image encoder must map images to a [B, D] tensor")
+        return out
 
 
 def _sha256(path: Path) -> str:
@@ -179,6 +228,14 @@ def load_bundle(
         metrics=metrics,
         path=path,
     )
+
+
+def load_model_and_transform(path: str | Path, **load_kwargs: Any) -> tuple[Bundle, v2.Compose]:
+    """A bundle ready for inference and the eval transform of its inputs (one call, as
+    open_clip's ``create_model_and_transforms``): ``load_bundle(path, **load_kwargs)`` and
+    :meth:`Bundle.eval_transform`."""
+    bundle = load_bundle(path, **load_kwargs)
+    return bundle, bundle.eval_transform()
 
 
 def build_net(net_cfg: Mapping[str, Any]) -> torch.nn.Module:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,12 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from wardrobe import config as _config  # noqa: F401  (registers the resolvers)
 from wardrobe.artifacts import save_bundle
+from wardrobe.models.detector.train import YoloTrainer
+from wardrobe.utils import finish_wandb, instantiate_group, wandb_offline_default
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +43,13 @@ def task_wrapper(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]
             log.exception("task %s failed (output dir: %s)", fn.__name__, _output_dir(cfg))
             raise
         finally:
-            _finish_wandb()
+            finish_wandb()
 
     return wrapped
 
 
 def _output_dir(cfg: DictConfig) -> str:
     return str(OmegaConf.select(cfg, "paths.output_dir", default="?", throw_on_missing=False))
-
-
-def _finish_wandb() -> None:
-    try:
-        import wandb
-    except ImportError:  # pragma: no cover - wandb is a dependency
-        return
-    if wandb.run is not None:
-        wandb.finish()
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,38 +114,6 @@ def runtime_settings(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------------------------
-# Instantiation helpers
-# --------------------------------------------------------------------------------------------
-def instantiate_group(group: DictConfig | None, what: str) -> list[Any]:
-    """Instantiate every entry of a callbacks/logger group; an entry without _target_ fails."""
-    objects: list[Any] = []
-    for key, conf in (group or {}).items():
-        if conf is None:
-            continue
-        if not isinstance(conf, DictConfig) or "_target_" not in conf:
-            raise ValueError(f"{what} entry {key!r} has no _target_: {conf}")
-        objects.append(instantiate(conf))
-    return objects
-
-
-def _wandb_offline_default(cfg: DictConfig) -> None:
-    """``logger.wandb.offline: null`` means offline unless W&B credentials are present."""
-    wandb_cfg = OmegaConf.select(cfg, "logger.wandb")
-    if wandb_cfg is None or wandb_cfg.get("offline") is not None:
-        return
-    has_key = bool(os.environ.get("WANDB_API_KEY")) or _netrc_has_wandb()
-    with open_dict(cfg):
-        cfg.logger.wandb.offline = not has_key
-    if not has_key:
-        log.info("W&B: no credentials found, logging offline (sync later with `wandb sync`)")
-
-
-def _netrc_has_wandb() -> bool:
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    return netrc.is_file() and "wandb" in netrc.read_text(errors="ignore")
-
-
 def _resolve_ckpt_path(cfg: DictConfig) -> str | None:
     """``ckpt_path=last``: the newest ``last.ckpt`` of an earlier run of the same model."""
     ckpt = cfg.get("ckpt_path")
@@ -189,11 +149,23 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / ".model_name").write_text(cfg.model_name)
-    _wandb_offline_default(cfg)
+    wandb_offline_default(cfg)
 
     model = instantiate(cfg.model)
-    if not isinstance(model, L.LightningModule):  # e.g. ultralytics YOLO: its own trainer
-        return model.run(cfg, runtime)
+    if isinstance(model, YoloTrainer):  # ultralytics trains the detector with its own loop
+        return model.run(cfg, runtime, loggers=instantiate_group(cfg.get("logger"), "logger"))
+    if not isinstance(model, L.LightningModule):
+        raise TypeError(
+            f"model._target_ {cfg.model.get('_target_')!r} built a {type(model).__name__}: "
+            "train needs a LightningModule or a YoloTrainer"
+        )
+    return _fit_lightning(cfg, model, runtime)
+
+
+def _fit_lightning(
+    cfg: DictConfig, model: L.LightningModule, runtime: dict[str, Any]
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Fit, test the best checkpoint and export: the lightning-hydra-template's train()."""
     datamodule = instantiate(
         cfg.data,
         batch_size=runtime["per_device_batch_size"],

@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ServeProcess, serving
-
-MAX_UPLOAD = 3_000_000  # bytes: a "huge upload" is cheap to send in a test
-KEYS = {"e2e-key-of-alice": "alice", "e2e-key-of-bob": "bob"}
-ALICE = {"X-API-Key": "e2e-key-of-alice"}
-BOB = {"X-API-Key": "e2e-key-of-bob"}
-
-
-def keys_override(keys: dict[str, str] = KEYS) -> str:
-    return "auth.api_keys={" + ", ".join(f"{k}: {v}" for k, v in keys.items()) + "}"
+from tests.helpers.serve_harness import MAX_UPLOAD, keys_override, serving
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +25,3 @@ def keyed_server(tiny_bundles, tmp_path_factory):
     overrides = [keys_override(), f"max_upload_bytes={MAX_UPLOAD}"]
     with serving(root, tiny_bundles, overrides) as server:
         yield server
-
-
-__all__ = ["ALICE", "BOB", "KEYS", "ServeProcess"]

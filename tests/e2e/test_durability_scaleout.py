@@ -12,9 +12,15 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import ALICE, keys_override
-from tests.e2e.harness import REPO_ROOT, ServeProcess, noise_photo, serving
-from tests.store_servers import (
+from tests.helpers.serve_harness import (
+    ALICE,
+    REPO_ROOT,
+    ServeProcess,
+    keys_override,
+    noise_photo,
+    serving,
+)
+from tests.helpers.store_servers import (
     chroma_server,
     create_database,
     postgres_server,

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.harness import REPO_ROOT
+from tests.helpers.serve_harness import REPO_ROOT
 from wardrobe import quickstart
 from wardrobe.serving.launch import free_port
 

@@ -12,8 +12,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import ALICE, BOB, MAX_UPLOAD, keys_override
-from tests.e2e.harness import ServeProcess
+from tests.helpers.serve_harness import ALICE, BOB, MAX_UPLOAD, ServeProcess, keys_override
 from wardrobe.artifacts import list_bundles, read_meta
 
 pytestmark = pytest.mark.slow

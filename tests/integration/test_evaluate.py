@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import tiny_train_overrides
+from tests.helpers.config import tiny_train_overrides
 from wardrobe import tasks
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.photos import flat_lay
-from tests.unit.ingestion.conftest import package_photo_path
+from tests.helpers.package_photos import package_photo_path
+from tests.helpers.photos import flat_lay
 from wardrobe.ingestion.pipeline import IngestionPipeline, IngestSettings
 from wardrobe.store import GarmentRepository, NotFound, RecordStore, VectorStore
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.photos import flat_lay
+from tests.helpers.config import REPO_ROOT
+from tests.helpers.photos import flat_lay
 from wardrobe.ingestion.models import BUNDLES
 from wardrobe.ingestion.pipeline import IngestionPipeline
 from wardrobe.store import GarmentRepository, RecordStore, VectorStore

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_data import DIM, embedding, make_garment
-from tests.store_servers import (
+from tests.helpers.store_data import DIM, embedding, make_garment
+from tests.helpers.store_servers import (
     chroma_server,
     create_database,
     postgres_server,
@@ -21,7 +21,7 @@ from tests.store_servers import (
 from wardrobe.store import GarmentRepository, NotFound, RecordStore, VectorStore
 from wardrobe.store.garments import TOKEN_KEY
 
-CHILD = Path(__file__).with_name("store_child.py")
+CHILD = Path(__file__).parents[1] / "helpers" / "store_child.py"
 
 
 def open_repo(root: Path) -> GarmentRepository:

@@ -7,8 +7,8 @@ import pytest
 import torch
 from omegaconf import open_dict
 
-from tests.conftest import REPO_ROOT, tiny_train_overrides
-from tests.wandb_log import read_run
+from tests.helpers.config import REPO_ROOT, tiny_train_overrides
+from tests.helpers.wandb_log import read_run
 from wardrobe import tasks
 from wardrobe.artifacts import BundleError, load_bundle
 

@@ -4,11 +4,11 @@ embeddings and tokenizer, and the held-out retrieval evaluation of that bundle."
 import pytest
 import torch
 
-from tests.conftest import tiny_train_overrides
+from tests.helpers.config import tiny_train_overrides
 from wardrobe import tasks
 from wardrobe.artifacts import load_bundle
-from wardrobe.data.tokenizer import split_preprocessing, tokenize
 from wardrobe.evaluation.retrieval import evaluate_clip
+from wardrobe.preprocessing.text import split_preprocessing, tokenize
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

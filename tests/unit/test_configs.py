@@ -6,7 +6,7 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from tests.conftest import REPO_ROOT, config_options
+from tests.helpers.config import REPO_ROOT, config_options
 from wardrobe import tasks
 
 MODELS = config_options("model")

@@ -13,7 +13,7 @@ Sources (``source=``):
 
 A batch is ``(images [B, 3, H, W], tokens [B, context_length])``. ``preprocessing`` is the
 model's CLIP block: the image keys plus ``tokenizer`` and ``context_length``
-(:mod:`wardrobe.data.tokenizer`); captions are tokenized once, when a split is loaded.
+(:mod:`wardrobe.preprocessing.text`); captions are tokenized once, when a split is loaded.
 Training augmentation is spatial only (crop, flip; no colour jitter): captions name colours.
 """
 
@@ -38,7 +38,7 @@ from wardrobe.data.formats.attributes import read_attribute_rows
 from wardrobe.data.formats.polyvore import read_item_metadata, read_outfits
 from wardrobe.data.formats.report import SkipReport
 from wardrobe.data.image_datamodule import ImageDataModule, log_skip_report
-from wardrobe.data.tokenizer import split_preprocessing, tokenize
+from wardrobe.preprocessing.text import split_preprocessing, tokenize
 
 SOURCES: tuple[str, ...] = ("attributes", "polyvore")
 POLYVORE_SPLIT_FILES = {"train": "train", "val": "valid", "test": "test"}

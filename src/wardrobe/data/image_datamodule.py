@@ -11,7 +11,7 @@ from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from wardrobe.data.formats.report import SkipReport
-from wardrobe.data.transforms import build_transforms, check_preprocessing
+from wardrobe.preprocessing.image import build_transforms, check_preprocessing
 from wardrobe.hparams import plain
 
 log = logging.getLogger(__name__)

@@ -5,12 +5,16 @@ made by a frozen image encoder. An *encoder spec* (a plain dict, recorded in the
 ``preprocessing`` so serving makes the same features) names that encoder:
 
 * ``{"kind": "backbone", "name": "tf_efficientnet_lite0", "weights": "offline_imagenet",
-  "image": {image_size, resize, mean, std, interpolation}}``: a pooled backbone of
-  :func:`~wardrobe.models.components.backbones.build_backbone` (default: the offline ImageNet
-  EfficientNet-Lite0 at 128 px, the size of the generated item images, no crop).
+  "image": {image_size, resize, mean, std, interpolation}}``: a pooled image backbone (default:
+  the offline ImageNet EfficientNet-Lite0 at 128 px, the size of the generated item images, no
+  crop).
 * ``{"kind": "bundle", "path": "model_artifacts/clip"}``: the image tower of a trained bundle
-  (e.g. our CLIP model): its net's ``encode_image`` (else ``forward``) on images prepared with
-  the bundle's own ``preprocessing`` (or ``preprocessing["image"]``).
+  (e.g. our CLIP model): its net's ``encode_image`` on images prepared with the bundle's own
+  preprocessing.
+
+This module owns the spec, the cache file and the batched encoding; it builds no encoder. The
+caller hands one in: :func:`wardrobe.models.feature_encoder.build_feature_encoder` (the
+datamodule's ``build_encoder``), so the data layer never imports model code.
 
 The cache is ``<cache_dir>/<encoder name>-<encoder id>.safetensors``: one float32 matrix
 ``features [N, D]`` whose rows are labelled by the item ids stored in the file's metadata (with
@@ -44,8 +48,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from wardrobe.data.formats.report import SkipReport
-from wardrobe.data.transforms import build_transforms, check_preprocessing
+from wardrobe.artifacts import read_meta
 from wardrobe.hparams import plain
+from wardrobe.preprocessing import check_preprocessing
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +102,6 @@ def encoder_id(spec: Mapping[str, Any] | None) -> str:
     resolved = resolve_encoder_spec(spec)
     identity: dict[str, Any] = dict(resolved)
     if resolved["kind"] == BUNDLE:
-        from wardrobe.artifacts import read_meta
-
         # The bundle's weights, not its path, decide the features.
         identity = {"kind": BUNDLE, "weights_sha256": read_meta(resolved["path"])["weights_sha256"]}
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
@@ -115,57 +118,15 @@ def encoder_label(spec: Mapping[str, Any] | None) -> str:
 @dataclass
 class FeatureEncoder:
     """A frozen image encoder: ``module`` maps ``transform``-ed images ``[B, 3, H, W]`` to
-    ``[B, dim]``."""
+    ``[B, dim]`` (built by :func:`wardrobe.models.feature_encoder.build_feature_encoder`)."""
 
     module: nn.Module
     transform: Callable[[Image.Image], torch.Tensor]
     dim: int
 
 
-class ImageTower(nn.Module):
-    """A bundle net's image tower: ``encode_image`` when it has one (CLIP), else ``forward``."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        encode = getattr(self.net, "encode_image", None)
-        out = encode(x) if callable(encode) else self.net(x)
-        if not isinstance(out, torch.Tensor) or out.dim() != 2:
-            raise TypeError("a bundle encoder must map images to a [B, D] tensor")
-        return out
-
-
-def image_preprocessing(preprocessing: Mapping[str, Any]) -> dict[str, Any]:
-    """The image part of a bundle's preprocessing: ``preprocessing["image"]``, or the block
-    itself without a CLIP bundle's text keys (tokenizer, context length)."""
-    from wardrobe.data.tokenizer import TEXT_KEYS
-
-    pre = preprocessing.get("image", preprocessing)
-    return check_preprocessing({k: v for k, v in pre.items() if k not in TEXT_KEYS})
-
-
-def build_feature_encoder(spec: Mapping[str, Any] | None) -> FeatureEncoder:
-    """Build the frozen encoder of ``spec`` in eval mode (loads weights; no download)."""
-    resolved = resolve_encoder_spec(spec)
-    if resolved["kind"] == BACKBONE:
-        from wardrobe.models.components.backbones import build_backbone
-
-        module, dim = build_backbone(resolved["name"], resolved["weights"])
-        transform = build_transforms(resolved["image"], train=False)
-    else:
-        from wardrobe.artifacts import load_bundle
-
-        bundle = load_bundle(resolved["path"])
-        pre = image_preprocessing(bundle.preprocessing)
-        transform = build_transforms(pre, train=False)
-        module = ImageTower(bundle.net)
-        size = pre["image_size"]
-        with torch.inference_mode():
-            dim = int(module.eval()(torch.zeros(1, 3, size, size)).shape[-1])
-    module.eval().requires_grad_(False)
-    return FeatureEncoder(module=module, transform=transform, dim=int(dim))
+# spec (resolved) -> the frozen encoder it names
+EncoderBuilder = Callable[[Mapping[str, Any]], FeatureEncoder]
 
 
 class _ImageFiles(Dataset):
@@ -270,7 +231,8 @@ class FeatureCache:
 
     :meth:`ensure` encodes only the items the file lacks, or whose image changed since (size or
     modification time): nothing the second time, when the encoder is not even built. A
-    different spec has a different id, hence a different file.
+    different spec has a different id, hence a different file. ``build_encoder(spec)`` makes
+    the encoder when one is needed.
     """
 
     def __init__(
@@ -279,8 +241,10 @@ class FeatureCache:
         spec: Mapping[str, Any] | None = None,
         batch_size: int = 64,
         num_workers: int = 0,
+        build_encoder: EncoderBuilder | None = None,
     ) -> None:
         self.spec = resolve_encoder_spec(spec)
+        self.build_encoder = build_encoder
         self.id = encoder_id(self.spec)
         stem = f"{encoder_label(self.spec)}-{self.id}"
         self.path = Path(cache_dir) / f"{stem}.safetensors"
@@ -324,7 +288,7 @@ class FeatureCache:
         todo = [i for i in current if i not in cached or prints.get(i) != current[i]]
         if todo:
             log.info("encoding %d item images with encoder %s %s", len(todo), self.id, self.spec)
-            encoder = encoder or build_feature_encoder(self.spec)
+            encoder = encoder or self._encoder()
             feats, unreadable = encode_images(
                 encoder, [Path(images[i]) for i in todo], self.batch_size, self.num_workers
             )
@@ -337,6 +301,15 @@ class FeatureCache:
                     cached[item_id], prints[item_id] = feats[k], current[item_id]
             self._save(cached, prints, encoder.dim)
         return {i: cached[i] for i in current if i in cached}
+
+    def _encoder(self) -> FeatureEncoder:
+        if self.build_encoder is None:
+            raise ValueError(
+                f"{self.path.name} lacks features and no encoder builder was given: pass "
+                "build_encoder=wardrobe.models.feature_encoder.build_feature_encoder (the "
+                "polyvore data config does), or ready features"
+            )
+        return self.build_encoder(self.spec)
 
     def _save(
         self, features: Mapping[str, torch.Tensor], prints: Mapping[str, str], dim: int

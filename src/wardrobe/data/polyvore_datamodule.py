@@ -52,7 +52,12 @@ from wardrobe.data.formats.polyvore import (
     read_outfits,
 )
 from wardrobe.data.formats.report import SkipReport
-from wardrobe.data.item_features import FeatureCache, resolve_encoder_spec, stack_features
+from wardrobe.data.item_features import (
+    EncoderBuilder,
+    FeatureCache,
+    resolve_encoder_spec,
+    stack_features,
+)
 from wardrobe.hparams import plain
 
 log = logging.getLogger(__name__)
@@ -318,6 +323,8 @@ class PolyvoreDataModule(LightningDataModule):
         hard_negative_fraction: share of negatives that replace one item instead of all.
         encoder: the frozen image encoder spec (:mod:`wardrobe.data.item_features`; None = the
             offline EfficientNet-Lite0 at 128 px).
+        build_encoder: ``spec -> FeatureEncoder``, called when items lack cached features
+            (the config gives :func:`wardrobe.models.feature_encoder.build_feature_encoder`).
         feature_dim: expected feature size; a different encoder output fails loudly.
         feature_cache_dir: where features are cached (default ``<data_dir>/features``).
         encode_batch_size: images per encoder batch.
@@ -336,6 +343,7 @@ class PolyvoreDataModule(LightningDataModule):
         negatives_per_positive: int = 1,
         hard_negative_fraction: float = 0.0,
         encoder: Mapping[str, Any] | None = None,
+        build_encoder: EncoderBuilder | None = None,
         feature_dim: int | None = None,
         feature_cache_dir: str | None = None,
         encode_batch_size: int = 64,
@@ -372,6 +380,7 @@ class PolyvoreDataModule(LightningDataModule):
             logger=False,
         )
         self.data_dir = Path(data_dir)
+        self.build_encoder = build_encoder  # a callable: not a hyperparameter
         self.batch_size_per_device = int(batch_size)
         self.report = SkipReport(name=f"Polyvore {self.split_dir}")
         self._given_features: Mapping[str, Any] | None = None
@@ -474,6 +483,7 @@ class PolyvoreDataModule(LightningDataModule):
             self.hparams.encoder,
             batch_size=self.hparams.encode_batch_size,
             num_workers=self.hparams.num_workers,
+            build_encoder=self.build_encoder,
         )
         images = {i: self.data_dir / "images" / f"{i}.jpg" for i in self._all_item_ids()}
         report = SkipReport(name="item features")

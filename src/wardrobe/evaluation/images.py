@@ -17,7 +17,7 @@ from wardrobe.artifacts import Bundle
 from wardrobe.data.attributes_datamodule import AttributeDataModule
 from wardrobe.data.classification_datamodule import GarmentClassificationDataModule
 from wardrobe.evaluation import plots
-from wardrobe.models.tagger_module import HeadMetrics
+from wardrobe.models.metrics import HeadMetrics
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 
 SPLITS = ("train", "val")  # a held-out root is another seed: every split of it is unseen

@@ -14,6 +14,7 @@ import lightning as L
 from wardrobe.artifacts import Bundle
 from wardrobe.data.polyvore_datamodule import PolyvoreDataModule
 from wardrobe.models.compatibility_module import OutfitCompatibilityModule
+from wardrobe.models.feature_encoder import build_feature_encoder
 
 # evaluation only: the module wants an optimiser config it will never use here
 _UNUSED_OPTIMIZER = {"_target_": "torch.optim.AdamW", "_partial_": True}
@@ -28,6 +29,7 @@ def evaluate_compatibility(
         data_dir=str(data_dir),
         batch_size=batch_size,
         encoder=pre["encoder"],
+        build_encoder=build_feature_encoder,
         feature_dim=pre["feature_dim"],
         max_items=pre["max_items"],
         generate_if_missing=False,

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from wardrobe.artifacts import Bundle
 from wardrobe.data.clip_datamodule import ImageTextDataModule
 from wardrobe.evaluation import plots  # noqa: F401  (selects the headless matplotlib backend)
-from wardrobe.models.clip_module import caption_groups, caption_retrieval_recall
+from wardrobe.models.metrics import caption_groups, caption_retrieval_recall
 
 SPLITS = ("train", "val")  # a held-out root is another seed: every split of it is unseen
 QUERIES_SHOWN = 6

@@ -24,12 +24,11 @@ import torch
 from torch import nn
 
 from wardrobe.artifacts import Bundle, BundleError, load_bundle
-from wardrobe.data.item_features import ImageTower, image_preprocessing
-from wardrobe.data.transforms import build_transforms
 from wardrobe.ingestion.timing import StageTimer
 from wardrobe.models.components.tagger_net import head_outputs
-from wardrobe.models.detector import GarmentDetector, load_detector, onnx_session_options
+from wardrobe.models.detector import GarmentDetector, load_detector
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
+from wardrobe.utils import onnx_session_options
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +119,17 @@ class IngestionModels:
         modules = {
             "classifier": self.bundles["classifier"].net,
             "tagger": _TaggerLogits(self.bundles["tagger"].net, self.heads),
-            "clip": ImageTower(clip.net),
+            "clip": clip.image_encoder(),
         }
-        self.preprocessing = {
-            n: image_preprocessing(self.bundles[n].preprocessing) for n in modules
-        }
-        self._transforms = {n: build_transforms(p) for n, p in self.preprocessing.items()}
+        # each model's inputs as its bundle records them (the transform validation used)
+        self.preprocessing = {n: self.bundles[n].preprocessing_spec.image for n in modules}
+        self._transforms = {n: p.transform(train=False) for n, p in self.preprocessing.items()}
         self._runners = {
             name: _Runner(
                 module,
                 backend,
                 _onnx_path(cache_dir, self.bundles[name]),
-                self.preprocessing[name]["image_size"],
+                self.preprocessing[name].image_size,
             )
             for name, module in modules.items()
         }
@@ -176,7 +174,7 @@ class IngestionModels:
         prepared: dict[str, np.ndarray] = {}
         by_key: dict[str, np.ndarray] = {}
         for name, pre in self.preprocessing.items():
-            key = json.dumps(pre, sort_keys=True)
+            key = json.dumps(pre.to_dict(), sort_keys=True)
             if key not in by_key:
                 transform = self._transforms[name]
                 by_key[key] = torch.stack([transform(c) for c in crops]).numpy()

@@ -1,4 +1,14 @@
-"""``WardrobeModule``: what the classifier and tagger LightningModules share.
+"""``WardrobeModule``: the one LightningModule pattern of the project's four models.
+
+* any net with a ``config`` (its rebuild kwargs and ``_target_``), built from an instance or
+  from that config (as checkpoints store it); :class:`BackboneModule` adds what image nets
+  need (a validated image preprocessing block, a freezable backbone);
+* one metric idiom: a torchmetrics ``MetricCollection`` per stage (``train_metrics``,
+  ``val_metrics``, ``test_metrics``, keys ``{stage}/{metric}``) updated in the steps, computed,
+  logged with ``log_dict`` and reset at the end of each epoch; the best value of
+  :attr:`WardrobeModule.best_metric` is logged as ``val/<metric>_best``; the validation ones
+  are reset in ``on_train_start`` (the sanity check must not leak into epoch 0);
+* optimizer and scheduler as ``_partial_`` configs, completed in ``configure_optimizers``.
 
 Hyperparameters are stored as plain configs (``net`` as its rebuild kwargs with ``_target_``,
 optimizer/scheduler partials as ``_target_`` + ``_partial_`` configs), never as pickled objects.
@@ -15,16 +25,19 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import hydra
+import torch
 from lightning import LightningModule
 from omegaconf import DictConfig
 from torch import nn
+from torchmetrics import MaxMetric, MetricCollection
 
-from wardrobe.data.transforms import check_preprocessing
 from wardrobe.hparams import plain
 from wardrobe.models.components.backbones import NO_WEIGHTS, BackboneNet
+from wardrobe.models.metrics import STAGES
+from wardrobe.preprocessing import check_preprocessing
 
 # True while ``load_from_checkpoint`` builds a module: the state dict that follows replaces
 # every weight, so the net is built without loading (or downloading) pretrained weights.
@@ -75,29 +88,61 @@ def instantiate_partial(config: dict[str, Any] | None, where: str) -> Callable[.
     return hydra.utils.instantiate(config)
 
 
-def build_net(net: nn.Module | Mapping[str, Any]) -> BackboneNet:
-    """A net instance, from an instance or from its ``config`` (as checkpoints store it)."""
+def build_net(
+    net: nn.Module | Mapping[str, Any], net_type: type[nn.Module] = nn.Module
+) -> nn.Module:
+    """A net instance, from an instance or from its ``config`` (as checkpoints store it).
+
+    While ``load_from_checkpoint`` builds it, a net that takes ``weights`` is built without
+    them (the state dict that follows replaces every weight) and keeps the record of how
+    training initialised it.
+    """
     if isinstance(net, Mapping | DictConfig):
         config = plain(net, "net")
         if not str(config.get("_target_", "")).startswith(NET_TARGET_PREFIX):
             raise ValueError(f"net config needs a `_target_` in {NET_TARGET_PREFIX}*: {config}")
-        if _LOADING_CHECKPOINT.get():
-            recorded, config["weights"] = config.get("weights"), NO_WEIGHTS
+        if _LOADING_CHECKPOINT.get() and "weights" in config:
+            recorded, config["weights"] = config["weights"], NO_WEIGHTS
             net = hydra.utils.instantiate(config, _convert_="all")
-            net.weights = recorded  # keep the record of how training initialised it
+            net.weights = recorded
         else:
             net = hydra.utils.instantiate(config, _convert_="all")
-    if not isinstance(net, BackboneNet):
-        raise TypeError(f"net must be a wardrobe BackboneNet, got {type(net).__name__}")
+    if not isinstance(net, net_type):
+        raise TypeError(f"net must be a {net_type.__name__}, got {type(net).__name__}")
+    if not isinstance(getattr(net, "config", None), Mapping):
+        raise TypeError(f"{type(net).__name__} has no `config` to rebuild it from a checkpoint")
     return net
 
 
-class WardrobeModule(LightningModule):
-    """Shared plumbing: plain-config hparams, frozen backbone, ``compile``, optimizers.
+def _t_max_missing(factory: Any) -> bool:
+    """Whether a scheduler partial takes ``T_max`` (a cosine) and was given none."""
+    func = factory.func if isinstance(factory, functools.partial) else factory
+    given = factory.keywords if isinstance(factory, functools.partial) else {}
+    if given.get("T_max") is not None:
+        return False
+    try:
+        return "T_max" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
-    ``preprocessing`` (the model config's block) is only recorded in the hparams, so a
-    checkpoint says which input transform its weights expect.
+
+class WardrobeModule(LightningModule):
+    """Shared plumbing: plain-config hparams, ``compile``, optimizers, the metric idiom.
+
+    Subclasses give :meth:`stage_metrics` (and may filter :meth:`epoch_values`) and set
+    :attr:`best_metric`. ``preprocessing`` (the model config's block) is recorded in the
+    hparams, so a checkpoint says which inputs its weights expect.
     """
+
+    #: the validation metric (higher is better) logged as ``val/<best_metric>_best`` too
+    best_metric: ClassVar[str | None] = None
+    #: metric names (the last part of the key) shown in the progress bar
+    progress_bar: ClassVar[frozenset[str]] = frozenset({"loss"})
+    #: a cosine scheduler without ``T_max`` spans the run: per ``step`` (over
+    #: ``trainer.estimated_stepping_batches``) or per ``epoch`` (over ``trainer.max_epochs``)
+    scheduler_interval: ClassVar[str] = "step"
+    #: what the net must be
+    net_type: ClassVar[type[nn.Module]] = nn.Module
 
     def __init__(
         self,
@@ -105,15 +150,11 @@ class WardrobeModule(LightningModule):
         optimizer: Any,
         scheduler: Any = None,
         compile: bool = False,
-        freeze_backbone: bool = False,
         preprocessing: Mapping[str, Any] | None = None,
         **extra_hparams: Any,
     ) -> None:
         super().__init__()
-        if preprocessing is not None:
-            preprocessing = check_preprocessing(preprocessing)
-        self.net = build_net(net)
-        self.net.freeze_backbone(freeze_backbone)
+        self.net = build_net(net, self.net_type)
         optimizer_config = callable_config(optimizer, "optimizer")
         if optimizer_config is None:
             raise ValueError("optimizer is required (a `_partial_: true` config)")
@@ -124,21 +165,26 @@ class WardrobeModule(LightningModule):
         # back to __init__ as keyword arguments.
         self.save_hyperparameters(
             {
-                "net": self.net.config,
+                "net": dict(self.net.config),
                 "optimizer": optimizer_config,
                 "scheduler": scheduler_config,
                 "compile": bool(compile),
-                "freeze_backbone": bool(freeze_backbone),
-                "preprocessing": preprocessing,
+                "preprocessing": plain(preprocessing, "preprocessing"),
                 **plain(extra_hparams),
             },
             logger=False,
         )
+        self.train_metrics, self.val_metrics, self.test_metrics = (
+            self.stage_metrics(stage) for stage in STAGES
+        )
+        self.val_best = MaxMetric()
 
     @classmethod
     def load_from_checkpoint(cls, *args: Any, **kwargs: Any) -> WardrobeModule:  # type: ignore[override]
-        """Lightning's ``load_from_checkpoint``; the net is rebuilt without pretrained weights
-        (the checkpoint holds them all), so loading never reads or downloads backbone files."""
+        """Lightning's ``load_from_checkpoint`` (no arguments needed); the net is rebuilt without
+        pretrained weights (the checkpoint holds them all), so loading never reads or downloads
+        backbone files, and optimizer or scheduler targets outside the allowed packages are
+        refused."""
         token = _LOADING_CHECKPOINT.set(True)
         try:
             return super().load_from_checkpoint(*args, **kwargs)
@@ -153,24 +199,64 @@ class WardrobeModule(LightningModule):
         if self.hparams.compile and stage == "fit":
             self.net.compile()
 
+    # ------------------------------------------------------------------------- metrics
+    def stage_metrics(self, stage: str) -> MetricCollection:
+        """The ``MetricCollection`` of ``stage`` (prefix ``"{stage}/"``)."""
+        raise NotImplementedError
+
+    def epoch_values(self, stage: str, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        """What the epoch of ``stage`` logs: every metric of the collection by default."""
+        return metrics.compute()
+
+    def log_epoch(self, stage: str) -> dict[str, torch.Tensor]:
+        """Compute, log (``log_dict``) and reset the metrics of ``stage``; return the values."""
+        metrics = getattr(self, f"{stage}_metrics")
+        values = self.epoch_values(stage, metrics)
+        shown = {k: v for k, v in values.items() if k.rsplit("/", 1)[-1] in self.progress_bar}
+        self.log_dict(shown, prog_bar=True)
+        self.log_dict({k: v for k, v in values.items() if k not in shown})
+        metrics.reset()
+        return values
+
+    def on_train_start(self) -> None:
+        self.val_metrics.reset()
+        self.val_best.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self.log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        values = self.log_epoch("val")
+        key = f"val/{self.best_metric}"
+        if self.best_metric is not None and key in values:
+            self.val_best.update(torch.as_tensor(values[key], device=self.device))
+            self.log(f"{key}_best", self.val_best.compute(), prog_bar=True)
+
+    def on_test_epoch_end(self) -> None:
+        self.log_epoch("test")
+
+    # ---------------------------------------------------------------------- optimizers
     def configure_optimizers(self) -> dict[str, Any]:
         """Complete the optimizer partial with the trainable parameters, then the scheduler.
 
         A scheduler that takes ``T_max`` (cosine) and was not given one anneals over the whole
-        run, stepping every batch: ``T_max = trainer.estimated_stepping_batches``.
+        run: ``T_max = trainer.estimated_stepping_batches`` stepped every batch, or
+        ``trainer.max_epochs`` stepped every epoch (:attr:`scheduler_interval`).
         """
         params = [p for p in self.net.parameters() if p.requires_grad]
         optimizer = self._optimizer_factory(params=params)
         if self._scheduler_factory is None:
             return {"optimizer": optimizer}
         factory, interval = self._scheduler_factory, "epoch"
-        func = factory.func if isinstance(factory, functools.partial) else factory
-        given = factory.keywords if isinstance(factory, functools.partial) else {}
-        if "T_max" in inspect.signature(func).parameters and "T_max" not in given:
-            steps = self.trainer.estimated_stepping_batches
-            if not math.isfinite(steps):
-                raise ValueError("set trainer.max_epochs/max_steps, or the scheduler's T_max")
-            factory, interval = functools.partial(factory, T_max=max(1, int(steps))), "step"
+        if _t_max_missing(factory):
+            interval = self.scheduler_interval
+            if interval == "step":
+                steps = self.trainer.estimated_stepping_batches
+                if not math.isfinite(steps):
+                    raise ValueError("set trainer.max_epochs/max_steps, or the scheduler's T_max")
+            else:
+                steps = self.trainer.max_epochs or 1
+            factory = functools.partial(factory, T_max=max(1, int(steps)))
         return {
             "optimizer": optimizer,
             "lr_scheduler": {
@@ -180,3 +266,32 @@ class WardrobeModule(LightningModule):
                 "frequency": 1,
             },
         }
+
+
+class BackboneModule(WardrobeModule):
+    """A :class:`WardrobeModule` over an image :class:`BackboneNet` (classifier, tagger, CLIP):
+    ``preprocessing`` is a validated image block, and ``freeze_backbone`` trains the rest only
+    (the backbone keeps its weights and BatchNorm statistics)."""
+
+    net_type = BackboneNet
+
+    def __init__(
+        self,
+        net: nn.Module | Mapping[str, Any],
+        optimizer: Any,
+        freeze_backbone: bool = False,
+        preprocessing: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``kwargs``: the :class:`WardrobeModule` arguments (``scheduler``, ``compile``) and the
+        subclass's own hyperparameters."""
+        if preprocessing is not None:
+            preprocessing = check_preprocessing(preprocessing)
+        super().__init__(
+            net,
+            optimizer,
+            freeze_backbone=bool(freeze_backbone),
+            preprocessing=preprocessing,
+            **kwargs,
+        )
+        self.net.freeze_backbone(freeze_backbone)

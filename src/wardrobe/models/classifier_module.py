@@ -8,15 +8,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric, MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import MulticlassConfusionMatrix
 
-from wardrobe.models.base_module import WardrobeModule
+from wardrobe.models.base_module import BackboneModule
+from wardrobe.models.metrics import classification_metrics
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-class GarmentClassifierModule(WardrobeModule):
+class GarmentClassifierModule(BackboneModule):
     """Train/evaluate a :class:`~wardrobe.models.components.classifier_net.GarmentClassifierNet`.
 
     Logs ``{train,val,test}/loss``, ``.../acc`` (top-1), ``.../acc_top5`` and ``val/acc_best``.
@@ -32,6 +33,9 @@ class GarmentClassifierModule(WardrobeModule):
         freeze_backbone: train the head only (the backbone keeps its weights and BN statistics).
         preprocessing: the input transform (recorded in the checkpoint).
     """
+
+    best_metric = "acc"
+    progress_bar = frozenset({"loss", "acc", "acc_top5"})
 
     def __init__(
         self,
@@ -52,34 +56,8 @@ class GarmentClassifierModule(WardrobeModule):
             label_smoothing=float(label_smoothing),
             preprocessing=preprocessing,
         )
-        num_classes = self.net.num_classes
-        top5 = min(5, num_classes)
-
-        def metrics(stage: str) -> MetricCollection:
-            return MetricCollection(
-                {
-                    "acc": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
-                    "acc_top5": MulticlassAccuracy(num_classes, top_k=top5, average="micro"),
-                },
-                prefix=f"{stage}/",
-                compute_groups=False,
-            )
-
-        self.train_metrics, self.val_metrics, self.test_metrics = (
-            metrics("train"),
-            metrics("val"),
-            metrics("test"),
-        )
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
-        self.val_acc_best = MaxMetric()
-        self.test_confmat = MulticlassConfusionMatrix(num_classes)
+        self.test_confmat = MulticlassConfusionMatrix(self.net.num_classes)
         self.test_confusion_matrix: torch.Tensor | None = None
-
-    def on_train_start(self) -> None:
-        # The sanity-check validation must not leak into the first epoch's val metrics.
-        self.val_loss.reset()
-        self.val_metrics.reset()
-        self.val_acc_best.reset()
 
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One forward pass: ``(loss, logits, targets)``."""
@@ -88,14 +66,16 @@ class GarmentClassifierModule(WardrobeModule):
         loss = F.cross_entropy(logits, targets, label_smoothing=self.hparams.label_smoothing)
         return loss, logits, targets
 
+    def stage_metrics(self, stage: str) -> MetricCollection:
+        metrics = {"loss": MeanMetric(), **classification_metrics(self.net.num_classes)}
+        return MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False)
+
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
         loss, logits, targets = self.model_step(batch)
-        loss_metric = getattr(self, f"{stage}_loss")
         metrics = getattr(self, f"{stage}_metrics")
-        loss_metric(loss)
-        metrics(logits, targets)
-        self.log(f"{stage}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
+        metrics["loss"].update(loss.detach())
+        for name in ("acc", "acc_top5"):
+            metrics[name].update(logits.detach(), targets)
         if stage == "test":
             self.test_confmat.update(logits, targets)
         return loss
@@ -106,14 +86,11 @@ class GarmentClassifierModule(WardrobeModule):
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def on_validation_epoch_end(self) -> None:
-        self.val_acc_best(self.val_metrics["acc"].compute())
-        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
-
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "test")
 
     def on_test_epoch_end(self) -> None:
+        super().on_test_epoch_end()
         self.test_confusion_matrix = self.test_confmat.compute().cpu()
         self.test_confmat.reset()
 

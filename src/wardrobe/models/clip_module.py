@@ -16,117 +16,31 @@ Two captions are equal when their token ids are (captions are compared after tok
 two texts that differ only in case or in words cut off by ``context_length`` count as one).
 Logged keys: ``{train,val,test}/loss``, ``{val,test}/{t2i,i2t}_r{1,5,10}``,
 ``{val,test}/captions`` (the number of distinct captions, i.e. t2i queries) and
-``val/t2i_r5_best``.
+``val/t2i_r5_best`` (computed by :class:`wardrobe.models.metrics.CaptionRetrievalRecall`, which
+the held-out evaluation uses too).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric, Metric
-from torchmetrics.utilities import dim_zero_cat
+from torchmetrics import MeanMetric, MetricCollection
 
-from wardrobe.data.tokenizer import split_preprocessing
-from wardrobe.models.base_module import WardrobeModule
+from wardrobe.models.base_module import BackboneModule
 from wardrobe.models.components.clip_net import MAX_LOGIT_SCALE
+from wardrobe.models.metrics import CaptionRetrievalRecall
+from wardrobe.preprocessing.text import split_preprocessing
 
 log = logging.getLogger(__name__)
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-RECALL_KS: tuple[int, ...] = (1, 5, 10)
 
 
-def recall_at_k(
-    similarity: torch.Tensor,
-    query_groups: torch.Tensor,
-    gallery_groups: torch.Tensor,
-    ks: Sequence[int] = RECALL_KS,
-) -> dict[int, float]:
-    """Fraction of queries with at least one gallery item of their own group in their top ``k``.
-
-    Args:
-        similarity: ``[Q, G]`` scores (higher = nearer).
-        query_groups: ``[Q]`` group id (e.g. caption id) of each query.
-        gallery_groups: ``[G]`` group id of each gallery item.
-        ks: the cut-offs; a ``k`` above ``G`` counts the whole gallery.
-    """
-    if similarity.shape != (len(query_groups), len(gallery_groups)):
-        raise ValueError(
-            f"similarity {tuple(similarity.shape)} vs {len(query_groups)} queries and "
-            f"{len(gallery_groups)} gallery items"
-        )
-    if similarity.shape[0] == 0 or similarity.shape[1] == 0:
-        raise ValueError("recall needs at least one query and one gallery item")
-    k_max = min(max(ks), similarity.shape[1])
-    nearest = similarity.topk(k_max, dim=1).indices
-    hits = gallery_groups.to(nearest.device)[nearest] == query_groups.to(nearest.device)[:, None]
-    return {k: float(hits[:, : min(k, k_max)].any(dim=1).double().mean()) for k in ks}
-
-
-def caption_groups(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(caption id of each pair [N], first pair of each caption [U])``; equal token rows are
-    one caption."""
-    _, groups = torch.unique(tokens, dim=0, return_inverse=True)
-    first = torch.full((int(groups.max()) + 1,), len(groups), dtype=torch.long)
-    first.scatter_reduce_(0, groups.cpu(), torch.arange(len(groups)), reduce="amin")
-    return groups, first.to(groups.device)
-
-
-def caption_retrieval_recall(
-    image_embeds: torch.Tensor,
-    text_embeds: torch.Tensor,
-    tokens: torch.Tensor,
-    ks: Sequence[int] = RECALL_KS,
-) -> dict[str, float]:
-    """Text->image and image->text recall@k of N pairs under the shared-caption rule.
-
-    ``image_embeds``/``text_embeds`` ``[N, D]`` are L2-normalised embeddings of the pairs,
-    ``tokens`` ``[N, L]`` their caption token ids. See the module docstring for the rule.
-    """
-    groups, first = caption_groups(tokens)
-    captions = text_embeds[first]  # one embedding per distinct caption
-    similarity = captions.float() @ image_embeds.float().T  # [U, N]
-    distinct = torch.arange(len(first), device=groups.device)
-    t2i = recall_at_k(similarity, distinct, groups, ks)
-    i2t = recall_at_k(similarity.T, groups, distinct, ks)
-    out = {f"t2i_r{k}": v for k, v in t2i.items()}
-    out |= {f"i2t_r{k}": v for k, v in i2t.items()}
-    out["captions"] = float(len(first))
-    return out
-
-
-class CaptionRetrievalRecall(Metric):
-    """Accumulates the pairs of an epoch (gathered across devices), then
-    :func:`caption_retrieval_recall`."""
-
-    full_state_update = False
-
-    def __init__(self, ks: Sequence[int] = RECALL_KS, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ks = tuple(int(k) for k in ks)
-        self.add_state("image_embeds", default=[], dist_reduce_fx="cat")
-        self.add_state("text_embeds", default=[], dist_reduce_fx="cat")
-        self.add_state("tokens", default=[], dist_reduce_fx="cat")
-
-    def update(self, image_embeds: torch.Tensor, text_embeds: torch.Tensor, tokens: torch.Tensor):
-        self.image_embeds.append(image_embeds.detach())
-        self.text_embeds.append(text_embeds.detach())
-        self.tokens.append(tokens.detach())
-
-    def compute(self) -> dict[str, float]:
-        return caption_retrieval_recall(
-            dim_zero_cat(self.image_embeds),
-            dim_zero_cat(self.text_embeds),
-            dim_zero_cat(self.tokens),
-            self.ks,
-        )
-
-
-class ClipFinetuneModule(WardrobeModule):
+class ClipFinetuneModule(BackboneModule):
     """Train/evaluate a :class:`~wardrobe.models.components.clip_net.GarmentClipNet`.
 
     Args:
@@ -138,6 +52,9 @@ class ClipFinetuneModule(WardrobeModule):
         preprocessing: the image keys plus ``tokenizer`` and ``context_length``; they must
             match the net's (recorded in the checkpoint and the bundle).
     """
+
+    best_metric = "t2i_r5"
+    progress_bar = frozenset({"loss", "t2i_r5"})
 
     def __init__(
         self,
@@ -168,9 +85,15 @@ class ClipFinetuneModule(WardrobeModule):
         from open_clip.loss import ClipLoss
 
         self.criterion = ClipLoss()
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
-        self.val_retrieval, self.test_retrieval = CaptionRetrievalRecall(), CaptionRetrievalRecall()
-        self.val_t2i_r5_best = MaxMetric()
+
+    def stage_metrics(self, stage: str) -> MetricCollection:
+        """``loss``; train: the mean ``logit_scale``; val/test: the caption retrieval recalls."""
+        metrics = {"loss": MeanMetric()}
+        if stage == "train":
+            metrics["logit_scale"] = MeanMetric()
+        else:
+            metrics["retrieval"] = CaptionRetrievalRecall()
+        return MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False)
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -192,12 +115,6 @@ class ClipFinetuneModule(WardrobeModule):
                 accumulate,
             )
 
-    def on_train_start(self) -> None:
-        # The sanity-check validation must not leak into the first epoch's val metrics.
-        self.val_loss.reset()
-        self.val_retrieval.reset()
-        self.val_t2i_r5_best.reset()
-
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One forward pass: ``(loss, {"image", "text", "logit_scale"})``."""
         images, tokens = batch
@@ -207,9 +124,8 @@ class ClipFinetuneModule(WardrobeModule):
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss, out = self.model_step(batch)
-        self.train_loss(loss)
-        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
-        self.log("train/logit_scale", out["logit_scale"], on_step=False, on_epoch=True)
+        self.train_metrics["loss"].update(loss.detach())
+        self.train_metrics["logit_scale"].update(out["logit_scale"].detach())
         return loss
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -218,32 +134,15 @@ class ClipFinetuneModule(WardrobeModule):
 
     def _eval_step(self, batch: Batch, stage: str) -> None:
         loss, out = self.model_step(batch)
-        loss_metric = getattr(self, f"{stage}_loss")
-        loss_metric(loss)
-        self.log(f"{stage}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
-        getattr(self, f"{stage}_retrieval").update(out["image"], out["text"], batch[1])
-
-    def _log_retrieval(self, stage: str) -> dict[str, float]:
-        metric = getattr(self, f"{stage}_retrieval")
-        values = metric.compute()
-        metric.reset()
-        for key, value in values.items():
-            self.log(f"{stage}/{key}", value, prog_bar=key == "t2i_r5")
-        return values
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics["loss"].update(loss.detach())
+        metrics["retrieval"].update(out["image"], out["text"], batch[1])
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._eval_step(batch, "val")
 
-    def on_validation_epoch_end(self) -> None:
-        values = self._log_retrieval("val")
-        self.val_t2i_r5_best(torch.tensor(values["t2i_r5"], device=self.device))
-        self.log("val/t2i_r5_best", self.val_t2i_r5_best.compute(), prog_bar=True)
-
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._eval_step(batch, "test")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_retrieval("test")
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """L2-normalised image embeddings ``[B, D]``."""

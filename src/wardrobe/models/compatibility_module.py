@@ -11,8 +11,8 @@ Evaluation follows Polyvore Outfits (Vasileva et al., ECCV 2018):
 ``{stage}/compat_questions`` and ``{stage}/fitb_questions`` log how many questions were scored.
 Both question kinds arrive in the one validation/test dataloader of
 :class:`~wardrobe.data.polyvore_datamodule.PolyvoreDataModule` (FITB under ``batch["fitb"]``);
-metrics are computed and reset at the end of each epoch, and the validation ones also in
-``on_train_start`` (the sanity check must not leak into epoch 0).
+the metrics follow the :class:`~wardrobe.models.base_module.WardrobeModule` idiom (computed,
+logged and reset at the end of each epoch; the validation ones also in ``on_train_start``).
 
 When the item encoder is another bundle (``encoder.kind: bundle``, e.g. the served CLIP model),
 the recorded preprocessing also carries ``encoder_weights_sha256``, that bundle's
@@ -22,27 +22,18 @@ check that they come from the very encoder the net was trained on.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
-import hydra
 import torch
 import torch.nn.functional as F
-from lightning import LightningModule
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric, SumMetric
+from torchmetrics import MeanMetric, MetricCollection, SumMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
 from wardrobe.artifacts import BundleError, read_meta
 from wardrobe.hparams import plain
-from wardrobe.models.base_module import (
-    _LOADING_CHECKPOINT,
-    NET_TARGET_PREFIX,
-    callable_config,
-    instantiate_partial,
-)
+from wardrobe.models.base_module import WardrobeModule
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
 
 Batch = dict[str, torch.Tensor]
@@ -87,47 +78,23 @@ def fitb_predictions(
     return scores.argmax(dim=1)
 
 
-def _build_net(net: nn.Module | Mapping[str, Any]) -> OutfitCompatibilityNet:
-    if isinstance(net, Mapping):
-        config = plain(net, "net")
-        target = str(config.get("_target_", ""))
-        # a checkpoint is data: only build nets of this package from it
-        if not target.startswith(NET_TARGET_PREFIX):
-            raise ValueError(f"net `_target_` must start with {NET_TARGET_PREFIX!r}: {config}")
-        net = hydra.utils.instantiate(config, _convert_="all")
-    if not isinstance(net, OutfitCompatibilityNet):
-        raise TypeError(f"net must be an OutfitCompatibilityNet, got {type(net).__name__}")
-    return net
-
-
-class _StageMetrics(nn.Module):
-    """The metrics of one stage (train / val / test)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.loss = MeanMetric()
-        self.auc = BinaryAUROC()
-        self.acc = BinaryAccuracy()
-        self.compat_questions = SumMetric()
-        self.fitb_acc = MeanMetric()
-        self.fitb_questions = SumMetric()
-
-    def reset(self) -> None:
-        for metric in self.children():
-            metric.reset()
-
-
-class OutfitCompatibilityModule(LightningModule):
+class OutfitCompatibilityModule(WardrobeModule):
     """Binary outfit compatibility with BCE-with-logits, plus Polyvore's FITB protocol.
 
     Args:
         net: an :class:`OutfitCompatibilityNet` or its ``config`` dict (as checkpoints store it).
         optimizer: optimizer partial (Hydra ``_partial_: true``).
-        scheduler: scheduler partial or None (stepped every epoch).
+        scheduler: scheduler partial or None (stepped every epoch; a cosine without ``T_max``
+            spans ``trainer.max_epochs``).
         compile: ``torch.compile`` the net (in place, state-dict keys unchanged) before fitting.
         preprocessing: how inputs become net inputs (the encoder spec, ``feature_dim``);
             recorded in the checkpoint and the bundle (see :func:`bundle_preprocessing`).
     """
+
+    best_metric = "auc"
+    progress_bar = frozenset({"auc", "acc"})
+    scheduler_interval = "epoch"
+    net_type = OutfitCompatibilityNet
 
     def __init__(
         self,
@@ -137,39 +104,13 @@ class OutfitCompatibilityModule(LightningModule):
         compile: bool = False,
         preprocessing: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        self.net = _build_net(net)
-        optimizer_config = callable_config(optimizer, "optimizer")
-        if optimizer_config is None:
-            raise ValueError("optimizer is required (a `_partial_: true` config)")
-        scheduler_config = callable_config(scheduler, "scheduler")
-        self._optimizer_factory = instantiate_partial(optimizer_config, "optimizer")
-        self._scheduler_factory = instantiate_partial(scheduler_config, "scheduler")
-        # Plain values only, keyed like __init__: load_from_checkpoint passes them back.
-        self.save_hyperparameters(
-            {
-                "net": self.net.config,
-                "optimizer": optimizer_config,
-                "scheduler": scheduler_config,
-                "compile": bool(compile),
-                "preprocessing": bundle_preprocessing(preprocessing),
-            },
-            logger=False,
+        super().__init__(
+            net=net,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            compile=compile,
+            preprocessing=bundle_preprocessing(preprocessing),
         )
-        self.train_metrics = _StageMetrics()
-        self.val_metrics = _StageMetrics()
-        self.test_metrics = _StageMetrics()
-        self.val_auc_best = MaxMetric()
-
-    @classmethod
-    def load_from_checkpoint(cls, *args: Any, **kwargs: Any) -> OutfitCompatibilityModule:  # type: ignore[override]
-        """Lightning's ``load_from_checkpoint`` (no arguments needed), refusing optimizer or
-        scheduler targets outside the allowed packages, as the other wardrobe modules do."""
-        token = _LOADING_CHECKPOINT.set(True)
-        try:
-            return super().load_from_checkpoint(*args, **kwargs)
-        finally:
-            _LOADING_CHECKPOINT.reset(token)
 
     @property
     def export_preprocessing(self) -> dict[str, Any] | None:
@@ -188,12 +129,34 @@ class OutfitCompatibilityModule(LightningModule):
                 f"the datamodule's item features have {dm.feature_dim} dims but the net expects "
                 f"{self.net.feature_dim}: set model.net.feature_dim to the encoder's output size"
             )
-        if self.hparams.compile and stage == "fit":
-            self.net.compile()
+        super().setup(stage)
 
-    def on_train_start(self) -> None:
-        self.val_metrics.reset()
-        self.val_auc_best.reset()
+    # ---------------------------------------------------------------------------- metrics
+    def stage_metrics(self, stage: str) -> MetricCollection:
+        """Compatibility: ``loss``, ``auc``, ``acc``, ``compat_questions``; FITB: ``fitb_acc``,
+        ``fitb_questions``."""
+        metrics = {
+            "loss": MeanMetric(),
+            "auc": BinaryAUROC(),
+            "acc": BinaryAccuracy(),
+            "compat_questions": SumMetric(),
+            "fitb_acc": MeanMetric(),
+            "fitb_questions": SumMetric(),
+        }
+        return MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False)
+
+    def epoch_values(self, stage: str, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        """The metrics of the question kinds the epoch scored (FITB only in val/test)."""
+        kinds = {
+            "compat_questions": ("loss", "auc", "acc", "compat_questions"),
+            "fitb_questions": ("fitb_acc", "fitb_questions"),
+        }
+        return {
+            f"{stage}/{name}": metrics[name].compute()
+            for counter, names in kinds.items()
+            if metrics[counter].update_called
+            for name in names
+        }
 
     # ------------------------------------------------------------------------------ steps
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -202,14 +165,14 @@ class OutfitCompatibilityModule(LightningModule):
         labels = batch["label"].to(logits.dtype)
         return F.binary_cross_entropy_with_logits(logits, labels), logits, labels
 
-    def _compat_step(self, batch: Batch, metrics: _StageMetrics) -> torch.Tensor:
+    def _compat_step(self, batch: Batch, metrics: MetricCollection) -> torch.Tensor:
         loss, logits, labels = self.model_step(batch)
         probs = torch.sigmoid(logits.detach())
         target = labels.long()
-        metrics.loss.update(loss.detach(), weight=len(labels))
-        metrics.auc.update(probs, target)
-        metrics.acc.update(probs, target)
-        metrics.compat_questions.update(torch.tensor(float(len(labels)), device=probs.device))
+        metrics["loss"].update(loss.detach(), weight=len(labels))
+        metrics["auc"].update(probs, target)
+        metrics["acc"].update(probs, target)
+        metrics["compat_questions"].update(torch.tensor(float(len(labels)), device=probs.device))
         return loss
 
     def fitb_scores(self, batch: Batch) -> torch.Tensor:
@@ -221,13 +184,13 @@ class OutfitCompatibilityModule(LightningModule):
         ).reshape(q, k)
         return logits.masked_fill(~batch["candidate_mask"].bool(), float("-inf"))
 
-    def _fitb_step(self, batch: Batch, metrics: _StageMetrics) -> None:
+    def _fitb_step(self, batch: Batch, metrics: MetricCollection) -> None:
         predicted = fitb_predictions(self.fitb_scores(batch))
         correct = (predicted == batch["target"]).float()
-        metrics.fitb_acc.update(correct)
-        metrics.fitb_questions.update(torch.tensor(float(len(correct)), device=correct.device))
+        metrics["fitb_acc"].update(correct)
+        metrics["fitb_questions"].update(torch.tensor(float(len(correct)), device=correct.device))
 
-    def _eval_step(self, batch: dict[str, Any], metrics: _StageMetrics) -> None:
+    def _eval_step(self, batch: dict[str, Any], metrics: MetricCollection) -> None:
         self._compat_step(batch, metrics)
         if "fitb" in batch:
             self._fitb_step(batch["fitb"], metrics)
@@ -241,63 +204,6 @@ class OutfitCompatibilityModule(LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._eval_step(batch, self.test_metrics)
 
-    # ---------------------------------------------------------------------- epoch results
-    def _log_stage(self, stage: str, metrics: _StageMetrics) -> dict[str, torch.Tensor]:
-        """Compute, log and reset the metrics of ``stage``; return what was logged."""
-        values: dict[str, torch.Tensor] = {}
-        if metrics.compat_questions.update_called:
-            compat = metrics.compat_questions.compute()
-            values.update(
-                {
-                    f"{stage}/loss": metrics.loss.compute(),
-                    f"{stage}/auc": metrics.auc.compute(),
-                    f"{stage}/acc": metrics.acc.compute(),
-                    f"{stage}/compat_questions": compat,
-                }
-            )
-        if metrics.fitb_questions.update_called:
-            values[f"{stage}/fitb_acc"] = metrics.fitb_acc.compute()
-            values[f"{stage}/fitb_questions"] = metrics.fitb_questions.compute()
-        for key, value in values.items():
-            self.log(key, value, prog_bar=key.endswith(("auc", "acc")), sync_dist=False)
-        metrics.reset()
-        return values
-
-    def on_train_epoch_end(self) -> None:
-        self._log_stage("train", self.train_metrics)
-
-    def on_validation_epoch_end(self) -> None:
-        values = self._log_stage("val", self.val_metrics)
-        if "val/auc" in values:
-            self.val_auc_best.update(values["val/auc"])
-            self.log("val/auc_best", self.val_auc_best.compute(), prog_bar=True)
-
-    def on_test_epoch_end(self) -> None:
-        self._log_stage("test", self.test_metrics)
-
     def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         """Compatibility probabilities ``[B]`` of a batch of outfits."""
         return torch.sigmoid(self.net(batch["features"], batch.get("padding_mask")))
-
-    # ------------------------------------------------------------------------- optimizers
-    def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self._optimizer_factory(params=self.net.parameters())
-        if self._scheduler_factory is None:
-            return {"optimizer": optimizer}
-        factory = self._scheduler_factory
-        # A cosine schedule without T_max anneals over the whole run (stepped per epoch).
-        if _missing_t_max(factory):
-            factory = functools.partial(factory, T_max=max(1, self.trainer.max_epochs or 1))
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": factory(optimizer=optimizer), "interval": "epoch"},
-        }
-
-
-def _missing_t_max(factory: Any) -> bool:
-    if not isinstance(factory, functools.partial) or factory.keywords.get("T_max") is not None:
-        return False
-    try:
-        return "T_max" in inspect.signature(factory.func).parameters
-    except (TypeError, ValueError):
-        return False

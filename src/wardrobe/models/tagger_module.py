@@ -20,23 +20,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MeanAbsoluteError, MeanMetric, SumMetric
-from torchmetrics.classification import MulticlassF1Score, MultilabelF1Score
+from torchmetrics import MeanMetric, MetricCollection
 
-from wardrobe.models.base_module import WardrobeModule
-from wardrobe.models.components.tagger_net import head_kind, head_outputs, regression_value
+from wardrobe.models.base_module import BackboneModule
+from wardrobe.models.components.tagger_net import head_kind, head_outputs
+from wardrobe.models.metrics import head_metrics, head_was_labelled, update_head_metrics
 from wardrobe.taxonomy import FORMALITY_RANGE
 
 Batch = tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]
-FORMALITY_BINS = 3
 REGRESSION_LOSSES = ("bce", "mse")
-
-
-def formality_bins(values: torch.Tensor) -> torch.Tensor:
-    """Values in ``FORMALITY_RANGE`` -> bin 0 (low), 1 (mid) or 2 (high)."""
-    low, high = FORMALITY_RANGE
-    scaled = (values - low) / (high - low) * FORMALITY_BINS
-    return scaled.long().clamp(0, FORMALITY_BINS - 1)
 
 
 def _masked_mean(per_sample: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -80,56 +72,7 @@ def masked_head_loss(
     return _masked_mean(per_sample, mask)
 
 
-class HeadMetrics(nn.Module):
-    """F1 (and MAE for the regression) of one head, updated on the labelled samples only."""
-
-    def __init__(self, kind: str, size: int) -> None:
-        super().__init__()
-        self.kind = kind
-        # labelled samples seen; synced across processes, so every rank agrees on `updated`
-        self.count = SumMetric()
-        if kind == "multiclass":
-            self.f1 = MulticlassF1Score(size, average="macro")
-        elif kind == "multilabel":
-            self.f1 = MultilabelF1Score(size, average="macro", threshold=0.5)
-        else:
-            self.f1 = MulticlassF1Score(FORMALITY_BINS, average="macro")
-            self.mae = MeanAbsoluteError()
-
-    def update(self, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
-        keep = mask.bool()
-        self.count.update(keep.sum())
-        if not bool(keep.any()):
-            return
-        logits, target = logits[keep], target[keep]
-        if self.kind == "multiclass":
-            self.f1.update(logits.argmax(-1), target.long())
-        elif self.kind == "multilabel":
-            self.f1.update(logits.sigmoid(), target.long())
-        else:
-            value = regression_value(logits)
-            self.f1.update(formality_bins(value), formality_bins(target.float()))
-            self.mae.update(value, target.float())
-
-    @property
-    def updated(self) -> bool:
-        """Whether any labelled sample was seen since the last reset (on any process)."""
-        return bool(self.count.compute() > 0)
-
-    def compute(self) -> dict[str, torch.Tensor]:
-        out = {"f1": self.f1.compute()}
-        if self.kind == "regression":
-            out["mae"] = self.mae.compute()
-        return out
-
-    def reset(self) -> None:
-        self.count.reset()
-        self.f1.reset()
-        if self.kind == "regression":
-            self.mae.reset()
-
-
-class AttributeTaggerModule(WardrobeModule):
+class AttributeTaggerModule(BackboneModule):
     """Train/evaluate an :class:`~wardrobe.models.components.tagger_net.AttributeTaggerNet`.
 
     Logs ``{stage}/loss``, ``{stage}/{head}/loss``, ``{stage}/{head}/f1``,
@@ -141,6 +84,9 @@ class AttributeTaggerModule(WardrobeModule):
         loss_weights: ``{head: weight}``; heads not named weigh 1.0, an unknown head fails.
         regression_loss: ``"bce"`` (BCE-with-logits on the soft target) or ``"mse"``.
     """
+
+    best_metric = "macro_f1"
+    progress_bar = frozenset({"loss", "macro_f1"})
 
     def __init__(
         self,
@@ -173,20 +119,25 @@ class AttributeTaggerModule(WardrobeModule):
         self.head_kinds = {name: head_kind(name) for name in self.head_sizes}
         self.loss_weights = {name: weights.get(name, 1.0) for name in self.head_sizes}
 
-        def metrics() -> nn.ModuleDict:
-            return nn.ModuleDict(
-                {n: HeadMetrics(self.head_kinds[n], s) for n, s in self.head_sizes.items()}
-            )
+    def stage_metrics(self, stage: str) -> MetricCollection:
+        """``loss``, and per head ``{head}/loss`` and its :func:`head_metrics` as
+        ``{head}/{name}``."""
+        metrics = {"loss": MeanMetric()}
+        for head, size in self.net.head_sizes.items():
+            metrics[f"{head}/loss"] = MeanMetric()
+            for name, metric in head_metrics(head_kind(head), size).items():
+                metrics[f"{head}/{name}"] = metric
+        return MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False)
 
-        self.train_metrics, self.val_metrics, self.test_metrics = metrics(), metrics(), metrics()
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
-        self.val_macro_f1_best = MaxMetric()
-
-    def on_train_start(self) -> None:
-        self.val_loss.reset()
-        for metric in self.val_metrics.values():
-            metric.reset()
-        self.val_macro_f1_best.reset()
+    @staticmethod
+    def _head(metrics: MetricCollection, head: str) -> dict[str, Any]:
+        """The :func:`head_metrics` of ``head`` in a stage's collection, by their short names."""
+        prefix = f"{head}/"
+        return {
+            key.removeprefix(prefix): metric
+            for key, metric in metrics.items(keep_base=True)
+            if key.startswith(prefix) and key != f"{head}/loss"
+        }
 
     def head_losses(
         self,
@@ -222,51 +173,46 @@ class AttributeTaggerModule(WardrobeModule):
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
         loss, losses, outputs = self.model_step(batch)
         _, targets, masks = batch
-        loss_metric = getattr(self, f"{stage}_loss")
-        loss_metric(loss)
-        self.log(f"{stage}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
-        for name, head_loss in losses.items():
-            self.log(f"{stage}/{name}/loss", head_loss.detach(), on_step=False, on_epoch=True)
-        for name, metric in getattr(self, f"{stage}_metrics").items():
-            if name in targets:
-                metric.update(outputs[name].detach(), targets[name], masks[name])
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics["loss"].update(loss.detach())
+        for head, head_loss in losses.items():
+            metrics[f"{head}/loss"].update(head_loss.detach())
+            update_head_metrics(
+                self._head(metrics, head),
+                self.head_kinds[head],
+                outputs[head].detach(),
+                targets[head],
+                masks[head],
+            )
         return loss
 
-    def _log_epoch_metrics(self, stage: str) -> torch.Tensor | None:
+    def epoch_values(self, stage: str, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        """The loss, each head's loss and, when the epoch labelled the head, its metrics (else
+        they are left out), and ``macro_f1``: the mean F1 of the labelled heads."""
+        values = {f"{stage}/loss": metrics["loss"].compute()}
         f1s = []
-        for name, metric in getattr(self, f"{stage}_metrics").items():
-            if metric.updated:  # else no label of this head in the epoch: not logged
-                values = metric.compute()
-                for key, value in values.items():
-                    self.log(f"{stage}/{name}/{key}", value)
-                f1s.append(values["f1"])
-            metric.reset()
-        if not f1s:
-            return None
-        macro_f1 = torch.stack(f1s).mean()
-        self.log(f"{stage}/macro_f1", macro_f1, prog_bar=True)
-        return macro_f1
+        for head in self.head_sizes:
+            if metrics[f"{head}/loss"].update_called:
+                values[f"{stage}/{head}/loss"] = metrics[f"{head}/loss"].compute()
+            parts = self._head(metrics, head)
+            if not head_was_labelled(parts):
+                continue
+            for name, metric in parts.items():
+                if name != "labelled":
+                    values[f"{stage}/{head}/{name}"] = metric.compute()
+            f1s.append(values[f"{stage}/{head}/f1"])
+        if f1s:
+            values[f"{stage}/macro_f1"] = torch.stack(f1s).mean()
+        return values
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
-    def on_train_epoch_end(self) -> None:
-        self._log_epoch_metrics("train")
-
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def on_validation_epoch_end(self) -> None:
-        macro_f1 = self._log_epoch_metrics("val")
-        if macro_f1 is not None:
-            self.val_macro_f1_best(macro_f1)
-            self.log("val/macro_f1_best", self.val_macro_f1_best.compute(), prog_bar=True)
-
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "test")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_epoch_metrics("test")
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
         """Probabilities per head (softmax / sigmoid) and formality in ``FORMALITY_RANGE``."""

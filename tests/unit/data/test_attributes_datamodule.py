@@ -7,7 +7,7 @@ import logging
 import pytest
 import torch
 
-from tests.unit.conftest import TINY_GENERATOR, TINY_PREPROCESSING, attribute_rows
+from tests.helpers.tiny_data import TINY_GENERATOR, TINY_PREPROCESSING, attribute_rows
 from wardrobe.data.attributes_datamodule import AttributeDataModule, encode_row
 from wardrobe.data.formats.attributes import AttributeRow, write_attribute_rows
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, COLOURS, SEASONS, STYLE_TAGS

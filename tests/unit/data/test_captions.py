@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from wardrobe.data import tokenizer as tk
+from wardrobe.preprocessing import text as tk
 from wardrobe.data.captions import (
     caption_for,
     caption_for_item,

@@ -9,9 +9,9 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from tests.unit.conftest import TINY_CLASSES, TINY_GENERATOR, TINY_PREPROCESSING, write_image
+from tests.helpers.tiny_data import TINY_CLASSES, TINY_GENERATOR, TINY_PREPROCESSING, write_image
 from wardrobe.data.classification_datamodule import GarmentClassificationDataModule
-from wardrobe.data.transforms import build_transforms
+from wardrobe.preprocessing.image import build_transforms
 
 
 def make(root, **kwargs) -> GarmentClassificationDataModule:

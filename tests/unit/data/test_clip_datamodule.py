@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.unit.conftest import TINY_PREPROCESSING, attribute_rows
+from tests.helpers.tiny_data import CLIP_PREPROCESSING, TINY_PREPROCESSING, attribute_rows
 from wardrobe.data.captions import caption_for, caption_words
 from wardrobe.data.clip_datamodule import ImageTextDataModule
 from wardrobe.data.formats.polyvore import (
@@ -16,10 +16,7 @@ from wardrobe.data.formats.polyvore import (
     write_item_metadata,
     write_outfits,
 )
-from wardrobe.data.tokenizer import decode
-
-CLIP_PREPROCESSING = {**TINY_PREPROCESSING, "tokenizer": "clip_bpe", "context_length": 16}
-
+from wardrobe.preprocessing.text import decode
 
 def make(root, **kwargs) -> ImageTextDataModule:
     return ImageTextDataModule(

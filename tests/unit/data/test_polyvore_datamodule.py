@@ -14,12 +14,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from tests.unit.data.polyvore_tiny import write_tiny_polyvore
+from tests.helpers.polyvore_tiny import write_tiny_polyvore
 from wardrobe.data import item_features
 from wardrobe.data.formats.polyvore import read_fitb, token_set_id
 from wardrobe.data.item_features import FeatureEncoder, resolve_encoder_spec
 from wardrobe.data.polyvore_datamodule import EpochSampler, PolyvoreDataModule
-from wardrobe.data.transforms import build_transforms
+from wardrobe.preprocessing.image import build_transforms
 from wardrobe.models.compatibility_module import OutfitCompatibilityModule
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
 
@@ -140,15 +140,19 @@ def test_fitb_target_is_the_answer_from_the_question_outfit_not_the_first(tiny):
     assert targets == expected and 0 not in targets
 
 
-def test_skip_report_counts_unresolved_tokens_and_bad_images(tiny, monkeypatch):
+def test_skip_report_counts_unresolved_tokens_and_bad_images(tiny):
     compat = tiny.root / "nondisjoint" / "compatibility_valid.txt"
     compat.write_text(compat.read_text() + "\n0  v900_1 999999_1")  # unknown set_id
     missing = tiny.outfits["train"][1].items[0].item_id
     (tiny.root / "images" / f"{missing}.jpg").unlink()
     corrupt = tiny.outfits["valid"][2].items[2].item_id  # a shoe: no other question uses it
     (tiny.root / "images" / f"{corrupt}.jpg").write_bytes(b"\xff\xd8 not a jpeg")
-    monkeypatch.setattr(item_features, "build_feature_encoder", lambda spec: mean_colour())
-    dm = PolyvoreDataModule(tiny.root, batch_size=4, feature_cache_dir=str(tiny.root / "cache"))
+    dm = PolyvoreDataModule(
+        tiny.root,
+        batch_size=4,
+        feature_cache_dir=str(tiny.root / "cache"),
+        build_encoder=lambda spec: mean_colour(),
+    )
     dm.prepare_data()
     dm.setup("fit")
     assert dm.report["unresolved_token"] == 1
@@ -189,42 +193,48 @@ def mean_colour(image_size: int = 16) -> FeatureEncoder:
     return FeatureEncoder(MeanColour(), build_transforms(spec), DIM)
 
 
+class CountingEncoders(list):
+    """An encoder builder that keeps every stand-in encoder it built."""
+
+    def __call__(self, spec) -> FeatureEncoder:
+        self.append(mean_colour(resolve_encoder_spec(spec)["image"]["image_size"]))
+        return self[-1]
+
+
 @pytest.fixture
-def counting_encoder(monkeypatch):
-    built: list[FeatureEncoder] = []
-
-    def build(spec):
-        built.append(mean_colour(resolve_encoder_spec(spec)["image"]["image_size"]))
-        return built[-1]
-
-    monkeypatch.setattr(item_features, "build_feature_encoder", build)
-    return built
+def counting_encoder() -> CountingEncoders:
+    return CountingEncoders()
 
 
-def image_dm(tiny, image_size: int) -> PolyvoreDataModule:
+def image_dm(tiny, image_size: int, build_encoder: CountingEncoders) -> PolyvoreDataModule:
     encoder = resolve_encoder_spec(None)
     encoder["image"] |= {"image_size": image_size, "resize": image_size}
     return PolyvoreDataModule(
-        tiny.root, batch_size=4, encoder=encoder, feature_cache_dir=str(tiny.root / "cache")
+        tiny.root,
+        batch_size=4,
+        encoder=encoder,
+        build_encoder=build_encoder,
+        feature_cache_dir=str(tiny.root / "cache"),
     )
 
 
 def test_feature_cache_is_reused_and_keyed_by_encoder(tiny, counting_encoder):
     n_items = len(tiny.category)
-    first = image_dm(tiny, 16)
+    first = image_dm(tiny, 16, counting_encoder)
     first.prepare_data()
     first.setup("fit")
     assert len(counting_encoder) == 1 and counting_encoder[0].module.calls == n_items
     cache_files = sorted(p.name for p in (tiny.root / "cache").iterdir())
     assert len(cache_files) == 2  # <name>-<id>.safetensors + .json
 
-    second = image_dm(tiny, 16)
+    second = image_dm(tiny, 16, counting_encoder)
     second.prepare_data()
     second.setup("fit")
     assert len(counting_encoder) == 1  # not even built again
     torch.testing.assert_close(second.features, first.features)
 
-    other = image_dm(tiny, 24)  # another preprocessing = another encoder id: recomputed
+    # another preprocessing = another encoder id: recomputed
+    other = image_dm(tiny, 24, counting_encoder)
     other.prepare_data()
     assert len(counting_encoder) == 2 and counting_encoder[1].module.calls == n_items
     assert len(list((tiny.root / "cache").iterdir())) == 4
@@ -233,7 +243,7 @@ def test_feature_cache_is_reused_and_keyed_by_encoder(tiny, counting_encoder):
     item = next(iter(tiny.category))
     time.sleep(0.01)
     Image.new("RGB", (16, 16), (250, 250, 0)).save(tiny.root / "images" / f"{item}.jpg")
-    image_dm(tiny, 16).prepare_data()
+    image_dm(tiny, 16, counting_encoder).prepare_data()
     assert len(counting_encoder) == 3 and counting_encoder[2].module.calls == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from lightning import Trainer
 
-from tests.unit.conftest import TINY_CLASSES, TINY_PREPROCESSING
+from tests.helpers.tiny_data import TINY_CLASSES, TINY_PREPROCESSING
 from wardrobe.data.classification_datamodule import GarmentClassificationDataModule
 from wardrobe.models.classifier_module import GarmentClassifierModule
 from wardrobe.models.components import backbones

@@ -8,12 +8,13 @@ import pytest
 import torch
 from lightning import Trainer
 
-from tests.unit.data.test_clip_datamodule import CLIP_PREPROCESSING
-from tests.unit.models.test_clip_net import TINY
+from tests.helpers.tiny_data import CLIP_PREPROCESSING
+from tests.helpers.tiny_data import TINY_CLIP_NET as TINY
 from wardrobe.data.clip_datamodule import ImageTextDataModule
-from wardrobe.models.clip_module import ClipFinetuneModule, caption_retrieval_recall, recall_at_k
+from wardrobe.models.clip_module import ClipFinetuneModule
 from wardrobe.models.components import backbones
 from wardrobe.models.components.clip_net import GarmentClipNet
+from wardrobe.models.metrics import caption_retrieval_recall, recall_at_k
 
 # ------------------------------------------------------------------------------ recall@k
 

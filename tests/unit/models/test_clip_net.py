@@ -11,18 +11,11 @@ import torch
 from open_clip.loss import ClipLoss
 from PIL import Image
 
-from wardrobe.data.transforms import build_transforms
+from tests.helpers.tiny_data import TINY_CLIP_NET as TINY
 from wardrobe.models.components import backbones as bb
 from wardrobe.models.components.clip_net import GarmentClipNet
+from wardrobe.preprocessing.image import build_transforms
 
-TINY = {
-    "weights": "none",
-    "embed_dim": 32,
-    "text_width": 32,
-    "text_layers": 1,
-    "text_heads": 2,
-    "context_length": 16,
-}
 CAPTIONS = [
     "a navy striped dress shirt, slim fit, formal",
     "a red solid t shirt, regular fit, casual",

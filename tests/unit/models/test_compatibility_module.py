@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 
-from tests.unit.data.polyvore_tiny import write_tiny_polyvore
+from tests.helpers.polyvore_tiny import write_tiny_polyvore
 from wardrobe import tasks
 from wardrobe.artifacts import load_bundle, read_meta, save_bundle
 from wardrobe.data.polyvore_datamodule import PolyvoreDataModule

@@ -15,20 +15,13 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image, ImageDraw
 
-from tests.conftest import compose_config
+from tests.helpers.config import compose_config
 from wardrobe import tasks
 from wardrobe.artifacts import BundleError
 from wardrobe.data.deepfashion2_yolo import DeepFashion2YoloData
 from wardrobe.data.formats.deepfashion2 import Df2Item, write_df2_annotation
-from wardrobe.models.detector import (
-    Detection,
-    YoloDetector,
-    letterbox,
-    lightning_limits,
-    load_detector,
-    postprocess,
-    ultralytics_device,
-)
+from wardrobe.models.detector import Detection, letterbox, load_detector, postprocess
+from wardrobe.models.detector.train import YoloTrainer, lightning_limits, ultralytics_device
 from wardrobe.taxonomy import DF2_CLASSES
 
 FILL = {1: (200, 40, 40), 7: (40, 160, 40), 8: (40, 40, 200)}  # three classes, three colours
@@ -157,7 +150,7 @@ def test_conversion_of_other_data_is_replaced_not_mixed(tmp_path):
 
 def test_offline_pt_architecture_fails_with_the_fix():
     with pytest.raises(FileNotFoundError, match="YOLO_OFFLINE=0"):
-        YoloDetector(architecture="yolov8s_not_here.pt")._build_model()
+        YoloTrainer(architecture="yolov8s_not_here.pt")._build_model()
 
 
 # ---------------------------------------------------------------------------- slow: training
@@ -275,8 +268,6 @@ def confident_bundle(trained, tmp_path_factory):
     import torch
     from ultralytics import YOLO
 
-    from wardrobe.models.detector import YoloDetector
-
     tmp = tmp_path_factory.mktemp("confident")
     yolo = YOLO(str(trained["objects"]["weights"]))
     model = yolo.model.float()
@@ -298,7 +289,7 @@ def confident_bundle(trained, tmp_path_factory):
     yolo.save(tmp / "confident.pt")
     cfg = trained["cfg"].copy()
     cfg.paths.artifacts_dir = str(tmp / "model_artifacts")
-    return YoloDetector().export_bundle(cfg, tmp / "confident.pt", {}, imgsz=64)
+    return YoloTrainer().export_bundle(cfg, tmp / "confident.pt", {}, imgsz=64)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from hydra.utils import instantiate
 from lightning import Trainer
 from omegaconf import OmegaConf
 
-from tests.unit.conftest import TINY_CLASSES
+from tests.helpers.tiny_data import TINY_CLASSES
 from wardrobe.taxonomy import FINE_CATEGORIES
 
 # The logging config is not what these tests are about.

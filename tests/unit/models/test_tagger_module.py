@@ -8,15 +8,11 @@ import pytest
 import torch
 from lightning import Trainer
 
-from tests.unit.conftest import TINY_PREPROCESSING
+from tests.helpers.tiny_data import TINY_PREPROCESSING
 from wardrobe.data.attributes_datamodule import AttributeDataModule
 from wardrobe.models.components.tagger_net import AttributeTaggerNet, default_heads
-from wardrobe.models.tagger_module import (
-    AttributeTaggerModule,
-    HeadMetrics,
-    formality_bins,
-    masked_head_loss,
-)
+from wardrobe.models.metrics import HeadMetrics, formality_bins
+from wardrobe.models.tagger_module import AttributeTaggerModule, masked_head_loss
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 
 
@@ -158,7 +154,7 @@ def test_load_from_checkpoint_gives_identical_outputs(tiny_attributes, tmp_path)
 def test_a_head_without_labels_is_left_out_of_macro_f1(tiny_attributes, tmp_path):
     from dataclasses import replace
 
-    from tests.unit.conftest import attribute_rows
+    from tests.helpers.tiny_data import attribute_rows
     from wardrobe.data.formats.attributes import write_attribute_rows
 
     rows = [replace(r, fit=None) for r in attribute_rows(6, 1)]

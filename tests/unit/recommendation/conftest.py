@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.recommendation.wardrobes import DIM
-from wardrobe.store import GarmentRepository, RecordStore, VectorStore
-
-
-def open_repo(root) -> GarmentRepository:
-    records = RecordStore(f"sqlite:///{root / 'wardrobe.db'}", sqlite_synchronous="NORMAL")
-    return GarmentRepository(records, VectorStore.embedded(str(root / "chroma"), dim=DIM))
+from tests.helpers.wardrobes import open_repo
 
 
 @pytest.fixture

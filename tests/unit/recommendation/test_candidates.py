@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.unit.recommendation.test_constraints import index_of
+from tests.helpers.wardrobes import index_of
 from wardrobe import taxonomy
 from wardrobe.data.synthetic.spec import sample_garment
 from wardrobe.recommendation import Constraints, RecommendSettings

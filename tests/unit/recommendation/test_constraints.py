@@ -5,27 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tests.unit.recommendation.wardrobes import garment
+from tests.helpers.wardrobes import garment, index_of
 from wardrobe import taxonomy
 from wardrobe.recommendation import Constraints, RecommendSettings
 from wardrobe.recommendation.constraints import check_outfit, garment_mask, resolve
-from wardrobe.recommendation.index import WardrobeIndex
-from wardrobe.store import Garment
 
 SETTINGS = RecommendSettings()
-
-
-def index_of(*garments) -> WardrobeIndex:
-    stored = [
-        Garment(
-            **g.model_dump(),
-            user_id="u",
-            created_at="2026-01-01T00:00:00Z",
-            updated_at="2026-01-01T00:00:00Z",
-        )
-        for g in garments
-    ]
-    return WardrobeIndex.build("u", stored)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from tests.unit.recommendation.test_constraints import index_of
-from tests.unit.recommendation.wardrobes import garment, put
+from tests.helpers.wardrobes import garment, index_of, put
 from wardrobe.recommendation import RecommendSettings
 from wardrobe.recommendation.personalization import PreferenceState, load, sync
 from wardrobe.store import Garment
@@ -66,7 +65,7 @@ def test_no_adjustment_before_the_cold_start_threshold():
 
 
 def test_sync_persists_applies_each_event_once_and_survives_a_restart(repo, tmp_path):
-    from tests.unit.recommendation.conftest import open_repo
+    from tests.helpers.wardrobes import open_repo
 
     put(repo, "u", [garment("a", "t_shirt", "red"), garment("b", "jeans", "blue")])
     records = repo.records

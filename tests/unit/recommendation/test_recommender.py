@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.recommendation.conftest import open_repo
-from tests.unit.recommendation.wardrobes import (
+from tests.helpers.wardrobes import (
     CLIP_SHA,
     DIM,
     garment,
+    open_repo,
     put,
     put_synthetic,
     random_bundle,

@@ -7,8 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tests.unit.recommendation.test_constraints import index_of
-from tests.unit.recommendation.wardrobes import DIM, garment, random_bundle
+from tests.helpers.wardrobes import DIM, garment, index_of, random_bundle
 from wardrobe.recommendation import RecommendSettings
 from wardrobe.recommendation.index import WardrobeIndex
 from wardrobe.recommendation.scoring import LearnedScorer, OutfitState, RuleScorer

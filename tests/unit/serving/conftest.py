@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
-from tests.unit.serving.fakes import FakePipeline, FakeRecommender, fake_repository
+from tests.helpers.serving_fakes import KEYS, FakePipeline, FakeRecommender, fake_repository
 from wardrobe.serving.apis import WardrobeAPI
 from wardrobe.serving.app import ApiSettings, InProcessDispatch, create_app
 from wardrobe.serving.auth import ApiKeys
 from wardrobe.serving.service import WardrobeService
-
-KEYS = {"key-of-alice-123": "alice", "key-of-bob-4567": "bob"}
-
-
-def photo(red: int = 0, size: int = 64, fmt: str = "JPEG") -> bytes:
-    """A solid-colour photo; red 0 -> the fake finds a t-shirt, 255 -> jeans."""
-    buf = io.BytesIO()
-    Image.new("RGB", (size, size), (red, 40, 90)).save(buf, fmt)
-    return buf.getvalue()
 
 
 @pytest.fixture

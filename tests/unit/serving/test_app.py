@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.unit.serving.conftest import photo
+from tests.helpers.serving_fakes import photo
 
 
 def ingest(client, user="alice", red=0, **extra):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.serving.conftest import KEYS, photo
+from tests.helpers.serving_fakes import KEYS, photo
 from wardrobe.serving.auth import ApiKeys
 
 ALICE, BOB = {"X-API-Key": "key-of-alice-123"}, {"X-API-Key": "key-of-bob-4567"}

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from tests.unit.serving.conftest import photo
+from tests.helpers.serving_fakes import photo
 
 
 def huge_png_header(side: int = 20_000) -> bytes:

@@ -80,7 +80,7 @@ def test_info_hides_the_database_credentials(make_cfg):
 
 
 def test_constraints_reach_the_recommender_as_sent(client, service, monkeypatch):
-    from tests.unit.serving.conftest import photo
+    from tests.helpers.serving_fakes import photo
 
     seen = {}
     original = service.recommender.recommend

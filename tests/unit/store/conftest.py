@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from tests.store_data import DIM
-from tests.store_servers import create_database, postgres_server, postgres_unavailable
+from tests.helpers.store_data import DIM
+from tests.helpers.store_servers import create_database, postgres_server, postgres_unavailable
 from wardrobe.store import GarmentRepository, RecordStore, VectorStore
 
 _db_counter = itertools.count()

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.store_data import embedding, make_garment
+from tests.helpers.store_data import embedding, make_garment
 from wardrobe.store import Conflict, GarmentRepository, NotFound
 from wardrobe.store.garments import TOKEN_KEY, garment_metadata
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.store_data import make_garment
-from tests.store_servers import free_port
+from tests.helpers.store_data import make_garment
+from tests.helpers.store_servers import free_port
 from wardrobe.store import Conflict, NotFound, RecordStore, StoreUnavailable
 from wardrobe.store.records import utcnow
 

@@ -6,7 +6,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from tests.store_data import embedding, make_garment
+from tests.helpers.store_data import embedding, make_garment
 from wardrobe.store import GarmentRepository
 
 

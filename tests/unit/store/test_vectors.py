@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.store_data import DIM, embedding
+from tests.helpers.store_data import DIM, embedding
 from wardrobe.store import DimensionMismatch, NotFound, VectorStore, flatten_metadata, split_list
 
 

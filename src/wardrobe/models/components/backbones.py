@@ -298,7 +298,7 @@ def imagenet_top5(model: nn.Module, image_path: str | Path) -> list[tuple[int, f
     """Top-5 ``(ImageNet class index, probability)`` of ``model`` on one photo."""
     from PIL import Image
 
-    from wardrobe.data.transforms import build_transforms
+    from wardrobe.preprocessing.image import build_transforms
 
     transform = build_transforms(default_preprocessing(DEFAULT_BACKBONE), train=False)
     with Image.open(image_path) as img:

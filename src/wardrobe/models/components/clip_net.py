@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wardrobe.data.tokenizer import CLIP_BPE, tokenize, vocab_size
 from wardrobe.models.components.backbones import (
     DEFAULT_BACKBONE,
     NO_WEIGHTS,
@@ -42,6 +41,7 @@ from wardrobe.models.components.backbones import (
     _socket_timeout,
     build_backbone,
 )
+from wardrobe.preprocessing.text import CLIP_BPE, tokenize, vocab_size
 
 INIT_LOGIT_SCALE = math.log(1 / 0.07)  # CLIP's initial temperature
 MAX_LOGIT_SCALE = math.log(100)  # CLIP clamps the learnt scale at 100
@@ -108,7 +108,7 @@ class GarmentClipNet(BackboneNet):
         embed_dim: the joint embedding size ``D``.
         text_width, text_layers, text_heads: the text transformer.
         context_length: token positions; must equal the preprocessing's.
-        tokenizer: a name of :data:`wardrobe.data.tokenizer.TOKENIZERS` (its vocabulary size
+        tokenizer: a name of :data:`wardrobe.preprocessing.text.TOKENIZERS` (its vocabulary size
             sizes the token embedding).
         open_clip_model: an open_clip architecture (e.g. ``ViT-B-32``) replacing the above.
         quick_gelu: open_clip's QuickGELU activation (``null`` = the pretrained tag's).

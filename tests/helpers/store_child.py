@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.store_data import DIM, embedding, make_garment
+from tests.helpers.store_data import DIM, embedding, make_garment
 from wardrobe.store import GarmentRepository, RecordStore, VectorStore
 
 

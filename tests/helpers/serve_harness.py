@@ -14,6 +14,14 @@ import httpx
 from wardrobe.serving import launch
 
 REPO_ROOT = launch.REPO_ROOT
+MAX_UPLOAD = 3_000_000  # bytes: a "huge upload" is cheap to send in a test
+KEYS = {"e2e-key-of-alice": "alice", "e2e-key-of-bob": "bob"}
+ALICE = {"X-API-Key": "e2e-key-of-alice"}
+BOB = {"X-API-Key": "e2e-key-of-bob"}
+
+
+def keys_override(keys: dict[str, str] = KEYS) -> str:
+    return "auth.api_keys={" + ", ".join(f"{k}: {v}" for k, v in keys.items()) + "}"
 
 
 class ServeProcess(launch.ServeProcess):

@@ -1,9 +1,10 @@
 """Text tokenizers of the CLIP text tower: named, offline, and recorded with the model.
 
-A CLIP model's ``preprocessing`` block is the image keys of :mod:`wardrobe.data.transforms` plus
-``tokenizer`` and ``context_length`` (:data:`TEXT_KEYS`). The bundle stores that block, so
-serving embeds search text with ``tokenize(texts, context_length, tokenizer)`` exactly as
-training tokenized the captions; :func:`split_preprocessing` separates the two halves.
+A CLIP model's ``preprocessing`` block is the image keys of :mod:`wardrobe.preprocessing.image`
+plus ``tokenizer`` and ``context_length`` (:data:`TEXT_KEYS`, typed as :class:`TextPreprocessing`).
+The bundle stores that block, so serving embeds search text with
+``tokenize(texts, context_length, tokenizer)`` exactly as training tokenized the captions;
+:func:`split_preprocessing` separates the two halves.
 
 Tokenizers (:data:`TOKENIZERS`):
 
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from wardrobe.data.transforms import check_preprocessing
+from wardrobe.preprocessing.image import check_preprocessing
 
 CLIP_BPE = "clip_bpe"
 # name -> vocabulary size (the text tower's embedding table has one row per id)
@@ -81,21 +83,50 @@ def decode(ids: torch.Tensor | Sequence[int], tokenizer: str = CLIP_BPE) -> str:
     return tok.decode([i for i in words if i not in special]).strip()
 
 
+@dataclass(frozen=True)
+class TextPreprocessing:
+    """How text becomes token ids: tokenizer ``tokenizer`` (a :data:`TOKENIZERS` name), cut or
+    0-padded to ``context_length`` ids."""
+
+    tokenizer: str
+    context_length: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tokenizer", _check_name(str(self.tokenizer)))
+        object.__setattr__(self, "context_length", int(self.context_length))
+        if self.context_length < MIN_CONTEXT_LENGTH:
+            raise ValueError(
+                f"context_length must be >= {MIN_CONTEXT_LENGTH}, got {self.context_length}"
+            )
+
+    @classmethod
+    def from_dict(cls, preprocessing: Mapping[str, Any]) -> TextPreprocessing:
+        """From the text keys of a preprocessing block (other keys are ignored)."""
+        missing = [k for k in TEXT_KEYS if k not in preprocessing]
+        if missing:
+            raise ValueError(
+                f"a CLIP preprocessing block needs {list(TEXT_KEYS)}; missing {missing}"
+            )
+        return cls(preprocessing["tokenizer"], preprocessing["context_length"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain ``{"tokenizer", "context_length"}`` block."""
+        return {"tokenizer": self.tokenizer, "context_length": self.context_length}
+
+    def tokenize(self, texts: str | Sequence[str]) -> torch.Tensor:
+        """Token ids ``[N, context_length]`` of ``texts``."""
+        return tokenize(texts, self.context_length, self.tokenizer)
+
+
 def check_text_preprocessing(preprocessing: Mapping[str, Any]) -> dict[str, Any]:
     """``{"tokenizer", "context_length"}`` of a preprocessing block, validated."""
-    missing = [k for k in TEXT_KEYS if k not in preprocessing]
-    if missing:
-        raise ValueError(f"a CLIP preprocessing block needs {list(TEXT_KEYS)}; missing {missing}")
-    length = int(preprocessing["context_length"])
-    if length < MIN_CONTEXT_LENGTH:
-        raise ValueError(f"context_length must be >= {MIN_CONTEXT_LENGTH}, got {length}")
-    return {"tokenizer": _check_name(str(preprocessing["tokenizer"])), "context_length": length}
+    return TextPreprocessing.from_dict(preprocessing).to_dict()
 
 
 def split_preprocessing(preprocessing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A CLIP preprocessing block -> ``(image part, text part)``, each validated.
 
-    The image part is what :func:`wardrobe.data.transforms.build_transforms` takes.
+    The image part is what :func:`wardrobe.preprocessing.image.build_transforms` takes.
     """
     text = check_text_preprocessing(preprocessing)
     image = check_preprocessing({k: v for k, v in preprocessing.items() if k not in TEXT_KEYS})

@@ -1,9 +1,9 @@
-"""The garment detector: ultralytics YOLO trained on the project's rails, and its inference.
+"""``YoloTrainer``: ultralytics YOLO on the project's rails (``python train.py model=detector``).
 
-Training (``python train.py model=detector``): ``tasks.train`` instantiates :class:`YoloDetector`
-(not a LightningModule) and calls :meth:`YoloDetector.run`. It prepares the data config
-(generate SynthWardrobe if missing, DeepFashion2 -> YOLO, resumable), trains with ultralytics'
-own trainer driven by the Hydra config, and exports a bundle to
+``tasks.train`` instantiates :class:`YoloTrainer` (not a LightningModule: ultralytics has its own
+training loop) and calls :meth:`YoloTrainer.run` with the run's Lightning loggers. It prepares
+the data config (generate SynthWardrobe if missing, DeepFashion2 -> YOLO, resumable), trains
+with ultralytics' own trainer driven by the Hydra config, and exports a bundle to
 ``model_artifacts/<model_name>/``:
 
 * ``weights.safetensors`` + ``bundle.json``: the network as :class:`YoloNet` (the architecture
@@ -14,7 +14,7 @@ own trainer driven by the Hydra config, and exports a bundle to
   ``model.architecture=<path>/best.pt``). Our loader never opens it (it is a pickle).
 * ``metrics.json``, ``config.yaml`` as for every bundle.
 
-How the Hydra config drives ultralytics (:meth:`YoloDetector.train_arguments`):
+How the Hydra config drives ultralytics (:meth:`YoloTrainer.train_arguments`):
 
 * ``trainer.max_epochs`` -> ``epochs``; ``trainer.max_time`` -> ``time`` (ultralytics fits the
   epochs into it); ``trainer.fast_dev_run`` (True = 1 or n batches) -> 1 epoch on n batches of
@@ -34,10 +34,6 @@ How the Hydra config drives ultralytics (:meth:`YoloDetector.train_arguments`):
   ``train/box_loss``, ... ``train()`` returns the final validation of ``best.pt`` under those
   four keys (the objective is ``val/map50``).
 
-Inference (:func:`load_detector`) imports no training code: the ``torch`` backend needs
-``ultralytics.nn`` (the network's modules), the ``onnx`` backend only onnxruntime. Both share
-one letterbox preprocessing and one NMS postprocessing, so they agree on the same input.
-
 Offline: ``YOLO_OFFLINE=1`` is the default (set before ultralytics is imported; export
 ``YOLO_OFFLINE=0`` on a connected machine to let ultralytics download ``yolov8s.pt``). During
 training the font download of ultralytics' dataset check (``check_font``, a HTTP HEAD even when
@@ -47,46 +43,27 @@ offline) is replaced by a local lookup.
 from __future__ import annotations
 
 import contextlib
-import copy
 import csv
 import logging
 import math
-import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from torch import nn
 
-from wardrobe.artifacts import BundleError, bundle_file, load_bundle, read_meta, save_bundle
+from wardrobe.artifacts import BundleError, save_bundle
 from wardrobe.hparams import plain
+from wardrobe.models.detector.inference import ONNX_FILE
+from wardrobe.models.detector.net import YoloNet
+from wardrobe.preprocessing import DetectionPreprocessing
 from wardrobe.taxonomy import DF2_CLASSES
-
-# Before any ultralytics import: ultralytics decides ONLINE once, at import time.
-os.environ.setdefault("YOLO_OFFLINE", "1")
 
 log = logging.getLogger(__name__)
 
-ONNX_FILE = "model.onnx"
 CHECKPOINT_FILE = "best.pt"
 RUN_NAME = "yolo"  # ultralytics' run folder inside the Hydra output dir
-
-# What inference needs; the bundle stores the resolved values (imgsz = the training size).
-DEFAULT_PREPROCESSING: dict[str, Any] = {
-    "imgsz": None,  # square letterbox side; None = the training imgsz
-    "pad_value": 114,  # letterbox border grey, as ultralytics trains
-    "scaleup": True,  # enlarge small images to imgsz (False: only shrink)
-    "channels": "RGB",
-    "scale": 1.0 / 255.0,
-    "conf": 0.25,  # default score threshold of predict()
-    "iou": 0.7,  # NMS IoU threshold (per class)
-    "max_det": 300,
-}
 
 # ultralytics metric names -> the project's keys
 METRIC_KEYS: dict[str, str] = {
@@ -97,273 +74,14 @@ METRIC_KEYS: dict[str, str] = {
 }
 
 
-# ============================================================================================
-# The network of a bundle
-# ============================================================================================
-class YoloNet(nn.Module):
-    """An ultralytics ``DetectionModel`` rebuilt from its architecture dict (no pickle).
-
-    ``forward`` returns the decoded predictions ``(B, 4 + nc, anchors)``: ``cx, cy, w, h`` in
-    input pixels, then per-class sigmoid scores (the same tensor the ONNX export returns).
-    Heads with built-in NMS (``end2end``, YOLOv10/YOLO26) are not supported.
-    """
-
-    def __init__(self, model_yaml: Mapping[str, Any], nc: int) -> None:
-        super().__init__()
-        from ultralytics.nn.tasks import DetectionModel
-
-        arch = plain(model_yaml, "model_yaml")
-        arch["nc"] = int(nc)
-        self.model = DetectionModel(cfg=copy.deepcopy(arch), ch=3, nc=int(nc), verbose=False)
-        if getattr(self.model.model[-1], "end2end", False):
-            raise ValueError("end-to-end YOLO heads (YOLOv10/YOLO26) are not supported")
-        self.config = {"_target_": f"{__name__}.YoloNet", "model_yaml": arch, "nc": int(nc)}
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        return out[0] if isinstance(out, tuple | list) else out
-
-    def fuse(self) -> YoloNet:
-        """Fold BatchNorm into the convolutions (inference only; the ONNX export is fused)."""
-        self.model.fuse(verbose=False)
-        return self
-
-    @classmethod
-    def from_ultralytics(cls, detection_model: nn.Module) -> YoloNet:
-        """Copy an ultralytics ``DetectionModel`` (e.g. ``YOLO("best.pt").model``), in float32."""
-        net = cls(detection_model.yaml, nc=int(detection_model.yaml["nc"]))
-        state = {k: v.float() for k, v in detection_model.state_dict().items()}
-        net.model.load_state_dict(state, strict=True)
-        return net.eval()
-
-
-# ============================================================================================
-# Inference: letterbox -> network -> NMS, shared by both backends
-# ============================================================================================
-@dataclass(frozen=True)
-class Detection:
-    """A detected garment: ``box`` = ``(x1, y1, x2, y2)`` in pixels of the input image."""
-
-    box: tuple[float, float, float, float]
-    cls: int  # index in taxonomy.DF2_CLASSES (DeepFashion2 category_id - 1)
-    name: str
-    conf: float
-
-
-@dataclass(frozen=True)
-class LetterboxInfo:
-    """How an image went into the network input: scale, then left/top padding."""
-
-    ratio: float
-    left: int
-    top: int
-    width: int
-    height: int
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """A uint8 ``HxWx3`` RGB array from RGB, RGBA or grayscale input (ValueError otherwise)."""
-    image = np.asarray(image)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 1:
-        raise ValueError(f"expected an HxWx3 RGB image, got an array of shape {image.shape}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image, got {image.dtype}")
-    return np.ascontiguousarray(image[:, :, :3])
-
-
-def letterbox(
-    image: np.ndarray, imgsz: int, pad_value: int = 114, scaleup: bool = True
-) -> tuple[np.ndarray, LetterboxInfo]:
-    """Resize keeping the aspect ratio and pad to ``imgsz x imgsz`` (centred), as ultralytics."""
-    height, width = image.shape[:2]
-    ratio = min(imgsz / height, imgsz / width)
-    if not scaleup:
-        ratio = min(ratio, 1.0)
-    new_w, new_h = round(width * ratio), round(height * ratio)
-    if (new_w, new_h) != (width, height):
-        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    dw, dh = (imgsz - new_w) / 2, (imgsz - new_h) / 2
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
-    image = cv2.copyMakeBorder(
-        image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(pad_value,) * 3
-    )
-    return image, LetterboxInfo(ratio, left, top, width, height)
-
-
-def postprocess(
-    predictions: np.ndarray,
-    infos: Sequence[LetterboxInfo],
-    conf: float,
-    iou: float,
-    max_det: int,
-    multi_label: bool = False,
-    agnostic: bool = False,
-) -> list[list[Detection]]:
-    """``(B, 4 + nc, anchors)`` network output -> detections in original image pixels.
-
-    ``multi_label`` keeps every class above ``conf`` for a box (as ultralytics validates, for
-    mAP); otherwise only the best class of each box (what an app wants). NMS is per class, or
-    over all classes with ``agnostic`` (one garment is one box, whatever classes compete).
-    """
-    from torchvision.ops import batched_nms
-
-    preds = torch.from_numpy(np.ascontiguousarray(predictions, dtype=np.float32))
-    preds = preds.transpose(1, 2)  # B, anchors, 4 + nc
-    results: list[list[Detection]] = []
-    for pred, info in zip(preds, infos, strict=True):
-        boxes, scores = pred[:, :4], pred[:, 4:]
-        if multi_label:
-            rows, classes = (scores > conf).nonzero(as_tuple=True)
-            boxes, confs = boxes[rows], scores[rows, classes]
-        else:
-            confs, classes = scores.max(dim=1)
-            keep = confs > conf
-            boxes, confs, classes = boxes[keep], confs[keep], classes[keep]
-        xyxy = torch.cat([boxes[:, :2] - boxes[:, 2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2], 1)
-        groups = torch.zeros_like(classes) if agnostic else classes
-        keep = batched_nms(xyxy, confs, groups, iou)[:max_det]
-        xyxy, confs, classes = xyxy[keep], confs[keep], classes[keep]
-        # undo the letterbox, clip to the image
-        xyxy[:, [0, 2]] = ((xyxy[:, [0, 2]] - info.left) / info.ratio).clamp(0, info.width)
-        xyxy[:, [1, 3]] = ((xyxy[:, [1, 3]] - info.top) / info.ratio).clamp(0, info.height)
-        results.append(
-            [
-                Detection(tuple(float(v) for v in box), int(c), DF2_CLASSES[int(c)], float(s))
-                for box, c, s in zip(xyxy.tolist(), classes.tolist(), confs.tolist(), strict=True)
-            ]
-        )
-    return results
-
-
-class _TorchRunner:
-    """The bundle's safetensors weights in :class:`YoloNet` (fused, eval mode)."""
-
-    def __init__(self, bundle_dir: Path, device: str) -> None:
-        bundle = load_bundle(bundle_dir, expected_labels={"classes": list(DF2_CLASSES)})
-        self.device = torch.device(device)
-        self.net = bundle.net.fuse().to(self.device).eval()
-
-    @torch.inference_mode()
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.net(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
-
-
-def onnx_session_options():
-    """ONNX Runtime settings for inference next to other work on a few cores: full graph
-    optimisation, and no busy-waiting of idle pool threads (their spinning after each run
-    steals the cores from the preprocessing and the other models of the pipeline)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
-
-
-class _OnnxRunner:
-    """The bundle's ``model.onnx`` in onnxruntime (checksum-checked)."""
-
-    def __init__(self, bundle_dir: Path, device: str) -> None:
-        import onnxruntime as ort
-
-        path = bundle_file(bundle_dir, ONNX_FILE)
-        providers = ["CPUExecutionProvider"]
-        if device != "cpu" and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(path), onnx_session_options(), providers=providers)
-        self.input_name = self.session.get_inputs()[0].name
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
-
-
-class GarmentDetector:
-    """A loaded detector bundle: ``predict(list of RGB arrays)`` -> detections per image."""
-
-    def __init__(
-        self,
-        runner: Any,
-        preprocessing: Mapping[str, Any],
-        backend: str,
-        meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.runner = runner
-        self.meta = dict(meta or {})  # the bundle's bundle.json
-        self.preprocessing = {**DEFAULT_PREPROCESSING, **dict(preprocessing)}
-        self.imgsz = int(self.preprocessing["imgsz"])
-        self.backend = backend
-        self.classes = DF2_CLASSES
-
-    def preprocess(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[LetterboxInfo]]:
-        """Letterboxed float32 NCHW batch in 0..1 and how each image was placed."""
-        prep = self.preprocessing
-        boxed, infos = [], []
-        for image in images:
-            out, info = letterbox(as_rgb(image), self.imgsz, prep["pad_value"], prep["scaleup"])
-            boxed.append(out)
-            infos.append(info)
-        batch = np.stack(boxed).transpose(0, 3, 1, 2).astype(np.float32) * prep["scale"]
-        return np.ascontiguousarray(batch), infos
-
-    def forward(self, batch: np.ndarray) -> np.ndarray:
-        """Raw network output ``(B, 4 + nc, anchors)`` of a preprocessed batch."""
-        return self.runner(batch)
-
-    def predict(
-        self,
-        images: Sequence[np.ndarray],
-        conf: float | None = None,
-        iou: float | None = None,
-        max_det: int | None = None,
-        multi_label: bool = False,
-        batch_size: int = 16,
-        agnostic: bool = False,
-    ) -> list[list[Detection]]:
-        """Detections for each RGB ``uint8`` image (any sizes), run in batches."""
-        prep = self.preprocessing
-        conf = prep["conf"] if conf is None else conf
-        iou = prep["iou"] if iou is None else iou
-        max_det = prep["max_det"] if max_det is None else max_det
-        results: list[list[Detection]] = []
-        for start in range(0, len(images), batch_size):
-            batch, infos = self.preprocess(images[start : start + batch_size])
-            raw = self.forward(batch)
-            results += postprocess(raw, infos, conf, iou, max_det, multi_label, agnostic)
-        return results
-
-
-def load_detector(
-    bundle_dir: str | os.PathLike, backend: str = "torch", device: str = "cpu"
-) -> GarmentDetector:
-    """Load ``model_artifacts/detector`` for inference with the ``torch`` or ``onnx`` backend.
-
-    Refuses (``BundleError``) a bundle whose labels are not ``taxonomy.DF2_CLASSES`` or whose
-    files fail their checksums.
-    """
-    bundle_dir = Path(bundle_dir)
-    meta = read_meta(bundle_dir)
-    if list(meta["labels"].get("classes", [])) != list(DF2_CLASSES):
-        raise BundleError(f"{bundle_dir}: the detector's classes are not taxonomy.DF2_CLASSES")
-    runners = {"torch": _TorchRunner, "onnx": _OnnxRunner}
-    if backend not in runners:
-        raise ValueError(f"backend must be one of {sorted(runners)}, got {backend!r}")
-    runner = runners[backend](bundle_dir, device)
-    return GarmentDetector(runner, meta["preprocessing"], backend, meta)
-
-
-# ============================================================================================
-# Training: ultralytics driven by the Hydra config
-# ============================================================================================
-class YoloDetector:
+class YoloTrainer:
     """Ultralytics YOLO on the project's rails (``model=detector``); see the module docstring.
 
     Args:
         architecture: ``yolov8n.yaml`` / ``yolov8s.yaml`` (from scratch, offline), or a ``.pt``:
             ``yolov8s.pt`` (downloads: needs ``YOLO_OFFLINE=0`` and internet) or a local path.
-        preprocessing: what inference needs (:data:`DEFAULT_PREPROCESSING` keys).
+        preprocessing: what inference needs (:class:`~wardrobe.preprocessing.DetectionPreprocessing`
+            keys; the absent ones take its defaults).
         compile: set by the hardware profiles for the LightningModules; accepted and ignored
             (ultralytics' own ``compile`` can be given through ``train_args``).
         optimizer, lr0, patience, close_mosaic, cos_lr, cache, plots: ultralytics train args.
@@ -387,10 +105,7 @@ class YoloDetector:
         opset: int | None = None,
     ) -> None:
         self.architecture = str(architecture)
-        self.preprocessing = {**DEFAULT_PREPROCESSING, **plain(preprocessing or {})}
-        unknown = set(self.preprocessing) - set(DEFAULT_PREPROCESSING)
-        if unknown:
-            raise ValueError(f"unknown detector preprocessing keys: {sorted(unknown)}")
+        self.preprocessing = DetectionPreprocessing.from_dict(plain(preprocessing or {}))
         self.compile = bool(compile)  # not used: see the docstring
         self.optimizer = optimizer
         self.lr0 = float(lr0)
@@ -403,11 +118,15 @@ class YoloDetector:
         self.opset = opset
 
     # ---------------------------------------------------------------------------- run
-    def run(self, cfg: Any, runtime: Mapping[str, Any]) -> tuple[dict[str, float], dict]:
-        """Prepare the data, train, validate the best weights, export the bundle."""
-        from hydra.utils import instantiate
+    def run(
+        self, cfg: Any, runtime: Mapping[str, Any], loggers: Sequence[Any] = ()
+    ) -> tuple[dict[str, float], dict]:
+        """Prepare the data, train, validate the best weights, export the bundle.
 
-        from wardrobe.tasks import instantiate_group
+        ``loggers``: the run's Lightning loggers (``tasks.train`` builds them from ``logger=``);
+        each epoch's metrics go to them.
+        """
+        from hydra.utils import instantiate
 
         if cfg.get("ckpt_path"):
             raise ValueError(
@@ -419,7 +138,6 @@ class YoloDetector:
         args = self.train_arguments(cfg, runtime, data_yaml, data)
         log.info("ultralytics train arguments: %s", args)
 
-        loggers = instantiate_group(cfg.get("logger"), "logger")
         bridge = _LoggerBridge(loggers)
         bridge.log_hyperparams({"cfg": run_config(cfg), **runtime})
         yolo = self._build_model()
@@ -534,8 +252,7 @@ class YoloDetector:
                 opset=self.opset,
                 device="cpu",
             )
-        preprocessing = dict(self.preprocessing)
-        preprocessing["imgsz"] = int(preprocessing["imgsz"] or imgsz)
+        preprocessing = self.preprocessing.resolved(imgsz).to_dict()
         out = save_bundle(
             Path(cfg.paths.artifacts_dir) / cfg.model_name,
             name=cfg.model_name,

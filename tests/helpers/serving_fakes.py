@@ -9,12 +9,14 @@ a bottom and ranks by recorded feedback.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from PIL import Image
 
 from wardrobe.ingestion.decode import ImageDecodeError, decode_image
 from wardrobe.ingestion.pipeline import GarmentResult, IngestError, PhotoResult
@@ -23,6 +25,15 @@ from wardrobe.store import GarmentIn, NotFound, open_repository
 DIM = 8
 # garment colour -> category, so a test picks what the fake "detects" by the photo's colour
 CATEGORY_BY_RED = {0: "t_shirt", 255: "jeans"}
+
+KEYS = {"key-of-alice-123": "alice", "key-of-bob-4567": "bob"}
+
+
+def photo(red: int = 0, size: int = 64, fmt: str = "JPEG") -> bytes:
+    """A solid-colour photo; red 0 -> the fake finds a t-shirt, 255 -> jeans."""
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), (red, 40, 90)).save(buf, fmt)
+    return buf.getvalue()
 
 
 def _embedding(seed: bytes) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Hand-made and synthetic wardrobes for the recommendation tests."""
+"""Hand-made and synthetic wardrobes for the recommendation tests, and the stores they go in."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import torch
 
 from wardrobe.artifacts import Bundle
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
+from wardrobe.recommendation.index import WardrobeIndex
 from wardrobe.recommendation.synthetic import random_embeddings, sample_wardrobe
-from wardrobe.store import GarmentIn, GarmentRepository
+from wardrobe.store import Garment, GarmentIn, GarmentRepository, RecordStore, VectorStore
 
 DIM = 16
 CLIP_SHA = "c" * 64
@@ -68,3 +69,23 @@ def random_bundle(sha: str | None = CLIP_SHA, kind: str = "bundle") -> Bundle:
         pre["encoder_weights_sha256"] = sha
     meta = {"weights_sha256": "f" * 64}
     return Bundle(name="compatibility", net=net.eval(), labels={}, preprocessing=pre, meta=meta)
+
+
+def index_of(*garments) -> WardrobeIndex:
+    """The index of user ``u`` over ``garments`` (stored copies with fixed timestamps)."""
+    stored = [
+        Garment(
+            **g.model_dump(),
+            user_id="u",
+            created_at="2026-01-01T00:00:00Z",
+            updated_at="2026-01-01T00:00:00Z",
+        )
+        for g in garments
+    ]
+    return WardrobeIndex.build("u", stored)
+
+
+def open_repo(root) -> GarmentRepository:
+    """A real SQLite file and a real embedded Chroma under ``root``."""
+    records = RecordStore(f"sqlite:///{root / 'wardrobe.db'}", sqlite_synchronous="NORMAL")
+    return GarmentRepository(records, VectorStore.embedded(str(root / "chroma"), dim=DIM))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import compose_config, tiny_train_overrides
+from tests.helpers.config import compose_config, tiny_train_overrides
 from wardrobe import tasks
 
 MODELS = ("detector", "classifier", "tagger", "clip", "compatibility")

@@ -1,0 +1,9 @@
+"""Runtime helpers that several layers share, below all of them (they import no other part of
+``wardrobe``): instantiating Hydra config groups, W&B's offline default, ONNX Runtime settings.
+"""
+
+from wardrobe.utils.instantiate import instantiate_group
+from wardrobe.utils.onnx import onnx_session_options
+from wardrobe.utils.wandb_run import finish_wandb, wandb_offline_default
+
+__all__ = ["finish_wandb", "instantiate_group", "onnx_session_options", "wandb_offline_default"]
