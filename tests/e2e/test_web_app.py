@@ -15,9 +15,8 @@ import re
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import keys_override
-from tests.e2e.harness import REPO_ROOT, ServeProcess, serving
 from tests.helpers.browser import Steps, require_chromium
+from tests.helpers.serve_harness import REPO_ROOT, ServeProcess, keys_override, serving
 from wardrobe.store.images import ImageStore
 from wardrobe.store.records import RecordStore
 from wardrobe.store.schema import GarmentIn

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 import torch
 
-from tests.conftest import tiny_train_overrides
+from tests.helpers.config import tiny_train_overrides
 from wardrobe import export, tasks
 from wardrobe.data.formats.attributes import read_attribute_rows
 from wardrobe.data.formats.imagefolder import scan_imagefolder

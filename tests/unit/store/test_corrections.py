@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.store_data import make_garment
+from tests.helpers.store_data import make_garment
 from wardrobe.store import NotFound
 
 
