@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from omegaconf import DictConfig, OmegaConf
 
 from wardrobe.serving.apis import WORKER_PATH, WardrobeAPI
+from wardrobe.serving.auth import ExposureError, check_exposure
 from wardrobe.serving.dispatch import Dispatch, InProcessDispatch
 from wardrobe.serving.errors import install_handlers
 from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count
@@ -81,6 +82,12 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
     import litserve as ls
 
     plain = plain_config(cfg)
+    try:
+        settings = ApiSettings.from_config(plain)
+        auth = plain.get("auth") or {}
+        check_exposure(str(plain["host"]), settings.api_keys, bool(auth.get("allow_anonymous")))
+    except (ExposureError, ValueError) as err:
+        raise ConfigError(str(err)) from None
     api = WardrobeAPI(
         plain, max_batch_size=plain["max_batch_size"], batch_timeout=plain["batch_timeout"]
     )
@@ -100,7 +107,6 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
             "process). Use pipeline/store=chroma_server for several workers, or "
             "workers_per_device=1 on one device."
         )
-    settings = ApiSettings.from_config(plain)
     # LitServe registers "/", /info and a POST route for the worker; the app replaces them.
     drop_routes(server, (WORKER_PATH, "/info", "/"))
     mount(server.app, WorkerDispatch(server, api, settings.request_timeout), settings)
