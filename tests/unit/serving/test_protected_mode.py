@@ -66,7 +66,7 @@ def test_bad_key_sources_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="mapping"):
         load_api_keys({}, env={API_KEYS_ENV: "just-a-key"})
     with pytest.raises(ValueError, match="two users"):
-        load_api_keys({"api_keys": {"same-key-123": "alice"}}, env={API_KEYS_ENV: "same-key-123: bob"})
+        load_api_keys({"api_keys": {"same-key-123": "alice"}}, {API_KEYS_ENV: "same-key-123: bob"})
     with pytest.raises(ValueError, match="at least 8"):
         load_api_keys({}, env={API_KEYS_ENV: "short: alice"})
 
