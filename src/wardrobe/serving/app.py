@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from omegaconf import DictConfig, OmegaConf
 
+from wardrobe.serving import schemas
 from wardrobe.serving.apis import WORKER_PATH, WardrobeAPI
 from wardrobe.serving.auth import ExposureError, check_exposure
 from wardrobe.serving.dispatch import Dispatch, InProcessDispatch
-from wardrobe.serving.errors import install_handlers
-from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count
+from wardrobe.serving.errors import error_body, install_handlers
+from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count, workers_down
 from wardrobe.serving.parsing import BodyLimitMiddleware
 from wardrobe.serving.routes import RouteContext, mount_routes
 from wardrobe.serving.settings import ApiSettings
@@ -56,12 +57,27 @@ def create_app(dispatch: Dispatch, settings: ApiSettings | None = None) -> FastA
     """The API on a bare FastAPI app (no LitServe): for in-process tests and debugging.
     ``GET /health`` answers 200 at once (there is no worker to wait for)."""
     app = FastAPI()
-
-    @app.get("/health", tags=["service"])
-    async def health() -> JSONResponse:
-        return JSONResponse("ok")
-
+    add_health_route(app, list)
     return mount(app, dispatch, settings or ApiSettings())
+
+
+def add_health_route(app: FastAPI, problems: Callable[[], list[str]]) -> None:
+    """``GET /health``: 200 ``{"status": "ok"}`` when ``problems()`` is empty, else 503 naming
+    them (load balancers and ``launch.ServeProcess.wait_ready`` poll it)."""
+
+    @app.get(
+        "/health",
+        tags=["service"],
+        summary="Readiness: 200 when every worker has its models and stores, else 503",
+        response_model=schemas.HealthResponse,
+        responses={503: {"model": schemas.ErrorResponse, "description": "not ready"}},
+    )
+    async def health() -> JSONResponse:
+        down = problems()
+        if down:
+            body = error_body("unavailable", "not ready: " + "; ".join(down))
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse({"status": "ok"})
 
 
 # ------------------------------------------------------------------------------ the server
@@ -107,8 +123,9 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
             "process). Use pipeline/store=chroma_server for several workers, or "
             "workers_per_device=1 on one device."
         )
-    # LitServe registers "/", /info and a POST route for the worker; the app replaces them.
-    drop_routes(server, (WORKER_PATH, "/info", "/"))
+    # LitServe registers "/", /info, /health and a POST route for the worker; ours replace them.
+    drop_routes(server, (WORKER_PATH, "/info", "/", "/health"))
+    add_health_route(server.app, lambda: workers_down(server))
     mount(server.app, WorkerDispatch(server, api, settings.request_timeout), settings)
     server.workers_total = workers
     return server

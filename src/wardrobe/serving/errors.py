@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from wardrobe.ingestion.decode import ImageDecodeError
 from wardrobe.store.errors import Conflict, DimensionMismatch, NotFound, StoreUnavailable
@@ -87,7 +88,14 @@ class Outcome:
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
 
+# An error answer stays small whatever the request: the first problems, and how many in all.
+MAX_ERROR_DETAILS = 20
+MAX_MESSAGE_CHARS = 2000
+
+
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters in all)"
     return {"error": {"code": code, "message": message, "detail": detail}}
 
 
@@ -132,15 +140,33 @@ def outcome_from_exception(err: BaseException) -> Outcome:
 
 
 def _plain(err: ValidationError) -> Any:
-    return jsonable_encoder(err.errors(include_url=False, include_context=False))
+    return validation_detail(err.errors(include_url=False, include_context=False))
+
+
+def validation_detail(errors: Any) -> list[dict[str, Any]]:
+    """The first :data:`MAX_ERROR_DETAILS` validation errors, without the input they refused
+    (which may be huge); the message says how many there were."""
+    shown = []
+    for e in list(errors)[:MAX_ERROR_DETAILS]:
+        item = {k: v for k, v in e.items() if k in ("type", "loc", "msg")}
+        item["loc"] = [str(p)[:80] for p in item.get("loc", ())]  # a 100 KB key is no location
+        shown.append(item)
+    return jsonable_encoder(shown)
 
 
 def _validation_message(errors: list[Any]) -> str:
     parts = []
     for e in errors[:5]:
-        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        loc = ".".join(str(p)[:80] for p in e.get("loc", ()) if p != "body")
         parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    more = ""
+    if len(errors) > 5:
+        more = f" (and {len(errors) - 5} more; {len(errors)} problems in all"
+        more += (
+            f", the first {MAX_ERROR_DETAILS} in detail)"
+            if len(errors) > MAX_ERROR_DETAILS
+            else ")"
+        )
     return "invalid request: " + "; ".join(parts) + more
 
 
@@ -149,14 +175,17 @@ def install_handlers(app: FastAPI) -> None:
     """Give every error of the app the body of :class:`~wardrobe.serving.schemas.ErrorResponse`."""
 
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        body = error_body("invalid_request", _validation_message(list(errors)))
-        body["error"]["detail"] = jsonable_encoder(
-            [{k: v for k, v in e.items() if k not in ("ctx", "url", "input")} for e in errors]
-        )
+        errors = list(exc.errors())
+        body = error_body("invalid_request", _validation_message(errors), validation_detail(errors))
         return JSONResponse(body, status_code=422)
 
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "error parsing the body": a JSON body that is not UTF-8 is malformed
+            # JSON, a 422 like any other (the README's table)
+            message = "invalid request: the body is not valid JSON (not UTF-8 text)"
+            detail = [{"type": "json_invalid", "loc": ["body"], "msg": str(exc.__cause__)}]
+            return JSONResponse(error_body("invalid_request", message, detail), status_code=422)
         detail = exc.detail
         if isinstance(detail, dict) and "error" in detail:
             body = detail
@@ -174,6 +203,16 @@ def install_handlers(app: FastAPI) -> None:
             status_code=500,
         )
 
+    async def on_disconnect(request: Request, _: ClientDisconnect) -> Response:
+        # a phone that lost its network mid-upload: nobody to answer, nothing to debug
+        log.info(
+            "client disconnected before its request body was read: %s %s",
+            request.method,
+            request.url.path,
+        )
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -13,6 +13,7 @@ an upgrade that changes these internals fails that one test, not the app.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,49 @@ class WorkerDispatch:
             return await asyncio.wait_for(call, self._timeout)
         except asyncio.TimeoutError:
             raise HTTPException(504, "the worker did not answer in time; retry later") from None
+
+
+def _process_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` runs (a killed child that its parent has not reaped yet is a
+    zombie: dead, though ``kill(pid, 0)`` still succeeds)."""
+    if pid is None:
+        return True  # not started yet: the setup status says so
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (macOS): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+
+def workers_down(server: Any) -> list[str]:
+    """Why the server cannot serve now: workers not (yet) ready or dead; empty when it can.
+
+    LitServe's own ``/health`` reads the setup status only, which stays READY after a worker
+    is killed; the worker processes (forked into the HTTP processes as ``inference_workers``)
+    are checked too, so a dead worker turns health to 503 at once, not when requests time out.
+    """
+    from litserve.utils import WorkerSetupStatus
+
+    statuses = dict(getattr(server, "workers_setup_status", None) or {})
+    if not statuses:
+        return ["no worker started yet"]
+    down = [
+        f"{name}: {status}"
+        for name, status in statuses.items()
+        if status != WorkerSetupStatus.READY
+    ]
+    for proc in getattr(server, "inference_workers", None) or []:
+        if not _process_alive(getattr(proc, "pid", None)):
+            down.append(f"worker process {proc.pid} is dead")
+    return down
 
 
 def drop_routes(server: Any, paths: Iterable[str]) -> None:
