@@ -9,6 +9,7 @@ gives FastAPI's validation errors, ``HTTPException`` and unexpected exceptions t
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from dataclasses import dataclass, field
@@ -108,12 +109,42 @@ def image_error(code: str, message: str) -> Outcome:
     return error(IMAGE_ERROR_STATUS.get(code, 422), code, message)
 
 
+RETRY_AFTER_S = 2  # what a 503/507 asks a client to wait: stores come back in seconds
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota exceeded")
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether ``err`` (or what caused it: SQLite, Chroma and file writes each wrap it their
+    own way) is a full disk."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(current).lower() for text in _DISK_FULL_TEXT):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def outcome_from_exception(err: BaseException) -> Outcome:
     """Map an exception raised while serving one request to its answer.
 
     Client mistakes the HTTP layer cannot see (unknown ids, refused images, invalid
     constraints) are 4xx; a store that cannot be reached is 503; anything else is a 500 with
     no internals in the body (the traceback goes to the log)."""
+    if disk_full(err):
+        log.error("disk full while serving a request: %s", err)
+        return Outcome(
+            507,
+            error_body(
+                "insufficient_storage",
+                "the server's disk is full: nothing was stored; retry later (reads still work)",
+            ),
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     if isinstance(err, ImageDecodeError):
         return image_error(err.code, err.message)
     if isinstance(err, UnknownUser):
@@ -124,7 +155,9 @@ def outcome_from_exception(err: BaseException) -> Outcome:
         return error(409, "conflict", str(err))
     if isinstance(err, StoreUnavailable):
         log.error("store unavailable: %s", err)
-        return error(503, "store_unavailable", f"a backing store is unavailable: {err}")
+        outcome = error(503, "store_unavailable", f"a backing store is unavailable: {err}")
+        outcome.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return outcome
     if isinstance(err, DimensionMismatch):  # a deployment fault, not the client's
         log.error("embedding dimension mismatch: %s", err)
         return error(500, "internal_error", "the server's models and store do not match")
