@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,7 +31,13 @@ from wardrobe.serving.apis import WORKER_PATH, WardrobeAPI
 from wardrobe.serving.auth import ExposureError, check_exposure
 from wardrobe.serving.dispatch import Dispatch, InProcessDispatch
 from wardrobe.serving.errors import error_body, install_handlers
-from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count, workers_down
+from wardrobe.serving.litserve_seam import (
+    WorkerDispatch,
+    drop_routes,
+    watch_workers,
+    worker_count,
+    workers_down,
+)
 from wardrobe.serving.parsing import BodyLimitMiddleware
 from wardrobe.serving.routes import RouteContext, mount_routes
 from wardrobe.serving.settings import ApiSettings
@@ -137,11 +146,15 @@ def run_server(cfg: DictConfig | Mapping[str, Any]) -> None:
 
     plain = plain_config(cfg)
     server = build_server(plain)
+    stopping = threading.Event()
 
     def _interrupt(signum, frame):  # SIGTERM shuts down as gracefully as Ctrl+C
+        stopping.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    watch_workers(server, lambda pids: None if stopping.is_set() else _exit_for_supervisor(pids))
     host, port = plain["host"], int(plain["port"])
     log.info(
         "serving %s on http://%s:%d (docs: /docs) with %d worker(s), store %s",
@@ -165,6 +178,26 @@ def run_server(cfg: DictConfig | Mapping[str, Any]) -> None:
         for child in mp.active_children():
             child.kill()
         raise
+
+
+WORKER_DIED_EXIT = 70  # EX_SOFTWARE: serve.py's exit code when a worker process died
+
+
+def _exit_for_supervisor(pids: list[int]) -> None:
+    """A worker process died (killed, out of memory): exit, so that the supervisor (systemd,
+    Kubernetes, docker --restart) starts a fresh service, rather than run on with an HTTP
+    front that cannot answer. The HTTP processes answer 503 meanwhile (``/health`` included),
+    for one second, so that clients and load balancers see why."""
+    log.error(
+        "worker process(es) %s died: exiting with %d so that the supervisor restarts the service",
+        pids,
+        WORKER_DIED_EXIT,
+    )
+    time.sleep(1.0)
+    for child in mp.active_children():  # the HTTP processes, the other workers, the manager
+        child.kill()
+    logging.shutdown()
+    os._exit(WORKER_DIED_EXIT)
 
 
 __all__ = [

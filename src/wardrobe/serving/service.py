@@ -27,6 +27,7 @@ from wardrobe.serving import schemas
 from wardrobe.serving.errors import (
     Outcome,
     UnknownUser,
+    disk_full,
     error,
     image_error,
     outcome_from_exception,
@@ -163,7 +164,13 @@ class WardrobeService:
                 )
             else:
                 todo.append(j)
-        kept = self._keep_photos(user_id, [reqs[j]["image"] for j in todo])
+        try:
+            kept = self._keep_photos(user_id, [reqs[j]["image"] for j in todo])
+        except OSError as err:  # the disk is full: refuse the group before any model runs
+            full = outcome_from_exception(err)
+            for j in todo:
+                outcomes[j] = Outcome(full.status, full.body, dict(full.headers))
+            todo, kept = [], []
         if todo:
             try:
                 results = self.pipeline.ingest(
@@ -176,7 +183,7 @@ class WardrobeService:
                 results = None
             for k, j in enumerate(todo):
                 if results is None:
-                    outcomes[j] = Outcome(failed.status, failed.body)
+                    outcomes[j] = Outcome(failed.status, failed.body, dict(failed.headers))
                 else:
                     self._keep_crops(user_id, results[k], reqs[j]["image"])
                     outcomes[j] = self._photo_outcome(user_id, results[k], len(reqs))
@@ -198,7 +205,10 @@ class WardrobeService:
             try:
                 self.images.put_photo(user_id, sha, data)
                 shas.append(sha)
-            except OSError:  # the records stay the source of truth; the page shows no image
+            except OSError as err:
+                if disk_full(err):  # nothing could be stored either: a 507, not a lost photo
+                    raise
+                # the records stay the source of truth; the page shows no image
                 log.exception("could not keep the photo %s of %s", sha[:12], user_id)
         return shas
 

@@ -192,3 +192,38 @@ def test_a_client_that_hangs_up_mid_upload_is_one_quiet_log_line(client, service
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     lines = [r for r in caplog.records if "disconnected" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelno == logging.INFO
+
+
+def test_a_store_outage_is_503_with_retry_after(client, service):
+    service.pipeline.fail_store = True
+    r = ingest(client, user_id="alice")
+    assert_error(r, 503, "store_unavailable")
+    assert int(r.headers["retry-after"]) >= 1
+
+
+def test_a_full_disk_is_507_however_the_store_wraps_it():
+    import errno
+    import sqlite3
+
+    from wardrobe.serving.errors import outcome_from_exception
+
+    def wrapped(inner: BaseException) -> BaseException:
+        try:
+            try:
+                raise inner
+            except BaseException as err:
+                raise RuntimeError("the write failed") from err
+        except RuntimeError as outer:
+            return outer
+
+    for err in [
+        OSError(errno.ENOSPC, "No space left on device"),
+        wrapped(sqlite3.OperationalError("database or disk is full")),
+        wrapped(OSError(errno.EDQUOT, "Disk quota exceeded")),
+    ]:
+        outcome = outcome_from_exception(err)
+        assert outcome.status == 507, err
+        assert outcome.body["error"]["code"] == "insufficient_storage"
+        assert "disk is full" in outcome.body["error"]["message"]
+        assert "Retry-After" in outcome.headers
+    assert outcome_from_exception(OSError(errno.EACCES, "denied")).status == 500
