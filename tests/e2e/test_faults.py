@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,3 +68,81 @@ def test_a_killed_worker_turns_health_503_and_the_server_exits_for_its_superviso
         again.client(headers=ALICE) as http,
     ):
         assert kept <= listed_ids(http)
+
+
+# ---------------------------------------------------------------------------- disk full
+def _mount_tmpfs(path: Path, size: str) -> str | None:
+    """Mount a tmpfs of ``size`` at ``path``; None when mounted, else why not."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return "mounting a small tmpfs needs root"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    return None if done.returncode == 0 else f"mount -t tmpfs failed: {done.stderr.strip()}"
+
+
+def _fill(path: Path) -> Path:
+    """Write a ballast file until the file system at ``path`` is full."""
+    ballast = path / "ballast"
+    with open(ballast, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return ballast
+
+
+@pytest.mark.timeout(600)
+def test_a_full_disk_refuses_ingests_clearly_serves_reads_and_recovers(tiny_bundles, tmp_path):
+    data = tmp_path / "data"  # the stores and images on a 24 MB tmpfs; logs stay outside
+    reason = _mount_tmpfs(data, "24m")
+    if reason:
+        pytest.skip(reason)
+    overrides = [
+        keys_override(),
+        f"pipeline.store.records.url=sqlite:///{data}/wardrobe.db",
+        f"pipeline.store.vectors.path={data}/chroma",
+        f"images.root={data}/images",
+    ]
+    try:
+        with (
+            serving(tmp_path / "root", tiny_bundles, overrides) as server,
+            server.client(headers=ALICE) as http,
+        ):
+            acked = set()
+            for seed in range(3):
+                r = ingest(http, seed)
+                assert r.status_code == 200, r.text
+                acked |= {g["id"] for g in r.json()["garments"]}
+            ballast = _fill(data)
+            refused = [ingest(http, 100 + seed) for seed in range(4)]
+            for r in refused:
+                assert r.status_code in (503, 507), r.text
+                if r.status_code == 507:
+                    assert "disk is full" in r.json()["error"]["message"]
+            assert any(r.status_code == 507 for r in refused), [r.text for r in refused]
+            # reads are still served
+            assert acked <= listed_ids(http)
+            some = sorted(acked)[0]
+            assert http.get(f"/v1/garments/{some}").status_code == 200
+            assert http.get(f"/v1/garments/{some}/image").status_code == 200
+            assert http.post("/v1/search", json={"text": "shirt"}).status_code == 200
+            # space freed: ingest works again, without a restart
+            ballast.unlink()
+            r = ingest(http, 200)
+            assert r.status_code == 200, r.text
+            acked |= {g["id"] for g in r.json()["garments"]}
+            assert acked <= listed_ids(http)
+        # nothing acknowledged was lost, and the refused photos left nothing behind
+        with (
+            serving(tmp_path / "root", tiny_bundles, overrides) as again,
+            again.client(headers=ALICE) as http,
+        ):
+            assert listed_ids(http) == acked
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)

@@ -111,7 +111,12 @@ def image_error(code: str, message: str) -> Outcome:
 
 RETRY_AFTER_S = 2  # what a 503/507 asks a client to wait: stores come back in seconds
 _DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
-_DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_DISK_FULL_TEXT = (
+    "database or disk is full",
+    "no space left on device",
+    "disk quota exceeded",
+    "os error 28",  # ENOSPC as Rust (Chroma) reports it
+)
 
 
 def disk_full(err: BaseException) -> bool:
