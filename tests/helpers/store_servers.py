@@ -46,10 +46,19 @@ def chroma_executable() -> str:
     return found
 
 
+class ChromaAddress(tuple):
+    """``(host, port)`` of a running ``chroma run``, with its process as ``.proc``."""
+
+    proc: subprocess.Popen
+
+
 @contextlib.contextmanager
-def chroma_server(path: Path, startup_timeout: float = 90.0) -> Iterator[tuple[str, int]]:
-    """``chroma run --path PATH`` on a free loopback port; yields ``(host, port)``."""
-    host, port = "127.0.0.1", free_port()
+def chroma_server(
+    path: Path, startup_timeout: float = 90.0, port: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """``chroma run --path PATH`` on a free loopback port (or ``port``); yields ``(host, port)``
+    (a :class:`ChromaAddress`: ``.proc`` is the server process, for fault tests)."""
+    host, port = "127.0.0.1", port or free_port()
     log = open(Path(path).parent / f"chroma-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [chroma_executable(), "run", "--path", str(path), "--host", host, "--port", str(port)],
@@ -72,7 +81,9 @@ def chroma_server(path: Path, startup_timeout: float = 90.0) -> Iterator[tuple[s
             if time.monotonic() > deadline:
                 raise TimeoutError(f"chroma run gave no heartbeat in {startup_timeout} s")
             time.sleep(0.2)
-        yield host, port
+        address = ChromaAddress((host, port))
+        address.proc = proc
+        yield address
     finally:
         _stop(proc)
         log.close()

@@ -122,16 +122,43 @@ _DISK_FULL_TEXT = (
 def disk_full(err: BaseException) -> bool:
     """Whether ``err`` (or what caused it: SQLite, Chroma and file writes each wrap it their
     own way) is a full disk."""
+    for cause in _causes(err):
+        if isinstance(cause, OSError) and cause.errno in _DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(cause).lower() for text in _DISK_FULL_TEXT):
+            return True
+    return False
+
+
+def _causes(err: BaseException):
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
-            return True
-        if any(text in str(current).lower() for text in _DISK_FULL_TEXT):
-            return True
+        yield current
         current = current.__cause__ or current.__context__
+
+
+def store_unreachable(err: BaseException) -> bool:
+    """Whether ``err`` comes from a store server that cannot be reached right now: a refused
+    or reset connection (the Chroma server's HTTP client), or a database connection lost
+    (SQLAlchemy's ``OperationalError``, e.g. PostgreSQL restarting)."""
+    for cause in _causes(err):
+        if isinstance(cause, (StoreUnavailable, ConnectionError, TimeoutError)):
+            return True
+        for cls in type(cause).__mro__:
+            if (cls.__module__.split(".")[0], cls.__name__) in _UNREACHABLE:
+                return True
     return False
+
+
+_UNREACHABLE = {
+    ("httpx", "TransportError"),  # Chroma's HTTP client: connect/read errors, timeouts
+    ("httpcore", "NetworkError"),
+    ("sqlalchemy", "OperationalError"),  # the database went away (a full disk: 507, above)
+    ("sqlalchemy", "InterfaceError"),
+    ("psycopg", "OperationalError"),
+}
 
 
 def outcome_from_exception(err: BaseException) -> Outcome:
@@ -158,8 +185,8 @@ def outcome_from_exception(err: BaseException) -> Outcome:
         return error(404, "not_found", str(err))
     if isinstance(err, Conflict):
         return error(409, "conflict", str(err))
-    if isinstance(err, StoreUnavailable):
-        log.error("store unavailable: %s", err)
+    if store_unreachable(err):
+        log.error("store unavailable: %s: %s", type(err).__name__, err)
         outcome = error(503, "store_unavailable", f"a backing store is unavailable: {err}")
         outcome.headers["Retry-After"] = str(RETRY_AFTER_S)
         return outcome

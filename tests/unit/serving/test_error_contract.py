@@ -227,3 +227,22 @@ def test_a_full_disk_is_507_however_the_store_wraps_it():
         assert "disk is full" in outcome.body["error"]["message"]
         assert "Retry-After" in outcome.headers
     assert outcome_from_exception(OSError(errno.EACCES, "denied")).status == 500
+
+
+def test_a_store_server_out_of_reach_is_503_however_it_is_raised():
+    import httpx
+    import sqlalchemy.exc
+
+    from wardrobe.serving.errors import outcome_from_exception
+
+    for err in [
+        httpx.ConnectError("[Errno 111] Connection refused"),
+        httpx.ReadError("[Errno 104] Connection reset by peer"),
+        sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+        ConnectionRefusedError(111, "refused"),
+    ]:
+        outcome = outcome_from_exception(err)
+        assert outcome.status == 503, err
+        assert outcome.body["error"]["code"] == "store_unavailable"
+        assert outcome.headers["Retry-After"]
+    assert outcome_from_exception(RuntimeError("a bug")).status == 500
