@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.helpers.serve_harness import ALICE, ServeProcess, keys_override, noise_photo, serving
+from tests.helpers.store_servers import postgres_unavailable
 from wardrobe.serving.app import WORKER_DIED_EXIT
 
 
@@ -262,6 +263,29 @@ def test_a_chroma_server_killed_mid_burst_gives_503s_then_recovers_by_itself(
             chroma.proc.wait(timeout=30)
             time.sleep(4.0)  # requests in the gap
             stack.enter_context(chroma_server(chroma_path, port=port))
+            acked |= _wait_until_ingest_works(http)  # no restart of the service
+            time.sleep(2.0)
+        _check_outage_answers(burst)
+        acked |= burst.acked()
+        _check_nothing_half_written(http, burst, acked)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(postgres_unavailable() is not None, reason=str(postgres_unavailable()))
+def test_postgresql_restarted_under_load_gives_503s_then_recovers_by_itself(tiny_bundles, tmp_path):
+    from tests.helpers.store_servers import create_database, postgres_server
+
+    with contextlib.ExitStack() as stack:
+        admin = stack.enter_context(postgres_server())
+        env = {"WARDROBE_RECORDS_URL": create_database(admin, "wardrobe_faults")}
+        server = stack.enter_context(
+            serving(tmp_path / "root", tiny_bundles, [keys_override()], env)
+        )
+        http = stack.enter_context(server.client(headers=ALICE))
+        acked = {g["id"] for g in ingest(http, 1).json()["garments"]}
+        with Burst(server.url) as burst:
+            time.sleep(3.0)
+            admin.restart(4.0)  # kill -9, 4 s down (requests in the gap), then up again
             acked |= _wait_until_ingest_works(http)  # no restart of the service
             time.sleep(2.0)
         _check_outage_answers(burst)

@@ -132,9 +132,14 @@ class WardrobeService:
                 outcomes[i] = error(400, "unknown_operation", f"unknown operation {op!r}")
         n_photos = sum(len(v) for v in photos.values())
         for user_id, indices in photos.items():
-            for i, outcome in zip(
-                indices, self._ingest(user_id, [requests[i] for i in indices]), strict=True
-            ):
+            try:
+                answers = self._ingest(user_id, [requests[i] for i in indices])
+            except Exception as err:  # a store gone mid-way: this user's photos, not the batch
+                failed = outcome_from_exception(err)
+                answers = [
+                    Outcome(failed.status, failed.body, dict(failed.headers)) for _ in indices
+                ]
+            for i, outcome in zip(indices, answers, strict=True):
                 outcomes[i] = outcome
         done = [o if o is not None else error(500, "internal_error", "no answer") for o in outcomes]
         elapsed_ms = f"{(time.perf_counter() - start) * 1e3:.1f}"
@@ -187,7 +192,10 @@ class WardrobeService:
                 else:
                     self._keep_crops(user_id, results[k], reqs[j]["image"])
                     outcomes[j] = self._photo_outcome(user_id, results[k], len(reqs))
-            self._forget_unused_photos(user_id, kept)
+            try:
+                self._forget_unused_photos(user_id, kept)
+            except Exception:  # tidying only: the next upload or delete of the photo tidies it
+                log.warning("could not forget the unused photos of %s", user_id, exc_info=True)
         if any(o is not None and o.status < 300 for o in outcomes):
             self._known_users.add(user_id)
         return [o for o in outcomes if o is not None]

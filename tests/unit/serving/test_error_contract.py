@@ -246,3 +246,27 @@ def test_a_store_server_out_of_reach_is_503_however_it_is_raised():
         assert outcome.body["error"]["code"] == "store_unavailable"
         assert outcome.headers["Retry-After"]
     assert outcome_from_exception(RuntimeError("a bug")).status == 500
+
+
+def test_a_store_failing_for_one_user_leaves_the_rest_of_the_batch_answered(service, monkeypatch):
+    import sqlalchemy.exc
+
+    keep = service._keep_photos
+
+    def keep_photos(user_id, uploads):
+        if user_id == "bob":  # the database goes away while bob's photos are handled
+            raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("connection lost"))
+        return keep(user_id, uploads)
+
+    monkeypatch.setattr(service, "_keep_photos", keep_photos)
+    batch = [
+        {"op": "ingest", "user_id": "alice", "image": photo(1), "photo_id": None},
+        {"op": "ingest", "user_id": "bob", "image": photo(2), "photo_id": None},
+        {"op": "list_garments", "user_id": "alice", "limit": 10, "offset": 0},
+    ]
+    first = service.handle(batch[:1])[0]
+    assert first.status == 200, first.body
+    alice, bob, listing = service.handle(batch)
+    assert alice.status == 200, alice.body
+    assert bob.status == 503 and bob.headers["Retry-After"]
+    assert listing.status == 200, listing.body
