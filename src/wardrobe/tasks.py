@@ -261,10 +261,14 @@ def evaluate(cfg: DictConfig) -> dict[str, dict[str, float]]:
 def serve(cfg: DictConfig) -> None:
     """Serve the bundles of ``cfg.artifacts_dir`` over LitServe until interrupted (the routes,
     workers and stores are described in :mod:`wardrobe.serving`)."""
-    from wardrobe.serving.app import run_server
+    from wardrobe.serving.app import ConfigError, run_server
 
     try:
         run_server(cfg)
+    except ConfigError as err:
+        # a config that cannot serve safely: its reason, without a traceback
+        log.error("serve refused to start: %s", err)
+        raise SystemExit(2) from None
     except Exception:
         log.exception("serve failed (output dir: %s)", _output_dir(cfg))
         raise

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -46,10 +46,19 @@ def chroma_executable() -> str:
     return found
 
 
+class ChromaAddress(tuple):
+    """``(host, port)`` of a running ``chroma run``, with its process as ``.proc``."""
+
+    proc: subprocess.Popen
+
+
 @contextlib.contextmanager
-def chroma_server(path: Path, startup_timeout: float = 90.0) -> Iterator[tuple[str, int]]:
-    """``chroma run --path PATH`` on a free loopback port; yields ``(host, port)``."""
-    host, port = "127.0.0.1", free_port()
+def chroma_server(
+    path: Path, startup_timeout: float = 90.0, port: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """``chroma run --path PATH`` on a free loopback port (or ``port``); yields ``(host, port)``
+    (a :class:`ChromaAddress`: ``.proc`` is the server process, for fault tests)."""
+    host, port = "127.0.0.1", port or free_port()
     log = open(Path(path).parent / f"chroma-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [chroma_executable(), "run", "--path", str(path), "--host", host, "--port", str(port)],
@@ -72,7 +81,9 @@ def chroma_server(path: Path, startup_timeout: float = 90.0) -> Iterator[tuple[s
             if time.monotonic() > deadline:
                 raise TimeoutError(f"chroma run gave no heartbeat in {startup_timeout} s")
             time.sleep(0.2)
-        yield host, port
+        address = ChromaAddress((host, port))
+        address.proc = proc
+        yield address
     finally:
         _stop(proc)
         log.close()
@@ -113,6 +124,35 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
         except KeyError:
             continue
     return None
+
+
+class PostgresURL(str):
+    """The admin URL of a throwaway PostgreSQL; ``.restart(down_s)`` crashes and restarts it."""
+
+    restart: Callable[[float], None]
+
+
+def _wait_postgres(proc: subprocess.Popen, port: int, root: Path, timeout: float) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            log = (root / "postgres.log").read_text(errors="replace")
+            raise RuntimeError(f"postgres exited with {proc.returncode}:\n{log[-2000:]}")
+        try:
+            psycopg.connect(
+                host="127.0.0.1",
+                port=port,
+                user="wardrobe",
+                dbname="postgres",
+                connect_timeout=2,
+            ).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -158,49 +198,54 @@ def postgres_server(startup_timeout: float = 60.0) -> Iterator[str]:
             cwd=root,
             **as_user,
         )
-        proc = subprocess.Popen(
-            [
-                str(bindir / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(port),
-                "-h",
-                "127.0.0.1",
-                "-k",
-                str(sock),
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(root / "postgres.log", "wb"),  # noqa: SIM115
-            env=env,
-            cwd=root,
-            **as_user,
-        )
-        import psycopg
 
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if proc.poll() is not None:
-                log = (root / "postgres.log").read_text(errors="replace")
-                raise RuntimeError(f"postgres exited with {proc.returncode}:\n{log[-2000:]}")
-            try:
-                psycopg.connect(
-                    host="127.0.0.1",
-                    port=port,
-                    user="wardrobe",
-                    dbname="postgres",
-                    connect_timeout=2,
-                ).close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield f"postgresql+psycopg://wardrobe@127.0.0.1:{port}/postgres"
+        def launch() -> subprocess.Popen:
+            started = subprocess.Popen(
+                [
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(sock),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "full_page_writes=off",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=open(root / "postgres.log", "ab"),  # noqa: SIM115
+                env=env,
+                cwd=root,
+                **as_user,
+            )
+            _wait_postgres(started, port, root, startup_timeout)
+            return started
+
+        proc = launch()
+        url = PostgresURL(f"postgresql+psycopg://wardrobe@127.0.0.1:{port}/postgres")
+
+        def restart(down_s: float = 0.0) -> None:
+            """Stop the server at once (SIGKILL: a crash), wait ``down_s``, start it again on
+            the same port and data."""
+            nonlocal proc
+            proc.kill()
+            proc.wait(timeout=30)
+            time.sleep(down_s)
+            for attempt in range(20):  # its old backends may still hold the shared memory
+                try:
+                    proc = launch()
+                    return
+                except RuntimeError:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.5)
+
+        url.restart = restart
+        yield url
     finally:
         if proc is not None:
             _stop(proc)

@@ -53,12 +53,13 @@ from wardrobe.ingestion.models import IngestionModels
 from wardrobe.ingestion.quality import Issue, QualityThresholds, check_quality, clothing_flag
 from wardrobe.models.detector import Detection
 from wardrobe.store import Garment, GarmentIn, GarmentRepository, NotFound, SimilarGarment
-from wardrobe.store.schema import check_id
+from wardrobe.store.schema import GARMENT_SUFFIX_CHARS, check_id, check_photo_id
 
 log = logging.getLogger(__name__)
 
 Upload = bytes | bytearray | memoryview | str | os.PathLike
 MAX_GARMENTS = 100  # per photo: garment ids are <photo_id>-00 .. -99
+assert len(f"-{MAX_GARMENTS - 1:02d}") == GARMENT_SUFFIX_CHARS  # the photo id leaves room for it
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class IngestionPipeline:
                 with self.timer("read"):
                     raw, source = _read(upload, self.settings.max_bytes)
                 sha = hashlib.sha256(raw).hexdigest()
-                photo_id = check_id(photo_id, "photo id") if photo_id else sha[:16]
+                photo_id = check_photo_id(photo_id) if photo_id else sha[:16]
                 with self.timer("decode"):
                     image = decode_image(raw, self.settings.max_pixels, self.settings.max_bytes)
                 image = replace(image, source=source)

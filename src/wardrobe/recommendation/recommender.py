@@ -37,7 +37,7 @@ from wardrobe.recommendation.ranking import diverse_top_k, explain, liked_featur
 from wardrobe.recommendation.scoring import LearnedScorer, OutfitState, RuleScorer
 from wardrobe.recommendation.settings import RecommendSettings
 from wardrobe.recommendation.text import parse_request
-from wardrobe.store.errors import NotFound
+from wardrobe.store.errors import NotFound, some_ids
 from wardrobe.store.garments import GarmentRepository
 from wardrobe.store.schema import FeedbackEvent, Garment, check_id
 
@@ -222,7 +222,7 @@ class Recommender:
         named = [*constraints.include_ids, *constraints.exclude_ids]
         unknown = [g for g in named if g not in index.row]
         if unknown:
-            raise NotFound(f"unknown garments {unknown} for user {user_id!r}")
+            raise NotFound(f"unknown garments {some_ids(unknown)} for user {user_id!r}")
         resolved = resolve(constraints, self.settings, self._worn(user_id, constraints))
         ok, failed = garment_mask(index, resolved)
         self.last_stats["eligible"] = int(ok.sum())

@@ -16,17 +16,28 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-from collections.abc import Mapping
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from omegaconf import DictConfig, OmegaConf
 
+from wardrobe.serving import schemas
 from wardrobe.serving.apis import WORKER_PATH, WardrobeAPI
+from wardrobe.serving.auth import ExposureError, check_exposure
 from wardrobe.serving.dispatch import Dispatch, InProcessDispatch
-from wardrobe.serving.errors import install_handlers
-from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count
+from wardrobe.serving.errors import error_body, install_handlers
+from wardrobe.serving.litserve_seam import (
+    WorkerDispatch,
+    drop_routes,
+    watch_workers,
+    worker_count,
+    workers_down,
+)
 from wardrobe.serving.parsing import BodyLimitMiddleware
 from wardrobe.serving.routes import RouteContext, mount_routes
 from wardrobe.serving.settings import ApiSettings
@@ -55,12 +66,27 @@ def create_app(dispatch: Dispatch, settings: ApiSettings | None = None) -> FastA
     """The API on a bare FastAPI app (no LitServe): for in-process tests and debugging.
     ``GET /health`` answers 200 at once (there is no worker to wait for)."""
     app = FastAPI()
-
-    @app.get("/health", tags=["service"])
-    async def health() -> JSONResponse:
-        return JSONResponse("ok")
-
+    add_health_route(app, list)
     return mount(app, dispatch, settings or ApiSettings())
+
+
+def add_health_route(app: FastAPI, problems: Callable[[], list[str]]) -> None:
+    """``GET /health``: 200 ``{"status": "ok"}`` when ``problems()`` is empty, else 503 naming
+    them (load balancers and ``launch.ServeProcess.wait_ready`` poll it)."""
+
+    @app.get(
+        "/health",
+        tags=["service"],
+        summary="Readiness: 200 when every worker has its models and stores, else 503",
+        response_model=schemas.HealthResponse,
+        responses={503: {"model": schemas.ErrorResponse, "description": "not ready"}},
+    )
+    async def health() -> JSONResponse:
+        down = problems()
+        if down:
+            body = error_body("unavailable", "not ready: " + "; ".join(down))
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse({"status": "ok"})
 
 
 # ------------------------------------------------------------------------------ the server
@@ -81,6 +107,12 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
     import litserve as ls
 
     plain = plain_config(cfg)
+    try:
+        settings = ApiSettings.from_config(plain)
+        auth = plain.get("auth") or {}
+        check_exposure(str(plain["host"]), settings.api_keys, bool(auth.get("allow_anonymous")))
+    except (ExposureError, ValueError) as err:
+        raise ConfigError(str(err)) from None
     api = WardrobeAPI(
         plain, max_batch_size=plain["max_batch_size"], batch_timeout=plain["batch_timeout"]
     )
@@ -100,9 +132,9 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
             "process). Use pipeline/store=chroma_server for several workers, or "
             "workers_per_device=1 on one device."
         )
-    settings = ApiSettings.from_config(plain)
-    # LitServe registers "/", /info and a POST route for the worker; the app replaces them.
-    drop_routes(server, (WORKER_PATH, "/info", "/"))
+    # LitServe registers "/", /info, /health and a POST route for the worker; ours replace them.
+    drop_routes(server, (WORKER_PATH, "/info", "/", "/health"))
+    add_health_route(server.app, lambda: workers_down(server))
     mount(server.app, WorkerDispatch(server, api, settings.request_timeout), settings)
     server.workers_total = workers
     return server
@@ -114,11 +146,15 @@ def run_server(cfg: DictConfig | Mapping[str, Any]) -> None:
 
     plain = plain_config(cfg)
     server = build_server(plain)
+    stopping = threading.Event()
 
     def _interrupt(signum, frame):  # SIGTERM shuts down as gracefully as Ctrl+C
+        stopping.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    watch_workers(server, lambda pids: None if stopping.is_set() else _exit_for_supervisor(pids))
     host, port = plain["host"], int(plain["port"])
     log.info(
         "serving %s on http://%s:%d (docs: /docs) with %d worker(s), store %s",
@@ -142,6 +178,26 @@ def run_server(cfg: DictConfig | Mapping[str, Any]) -> None:
         for child in mp.active_children():
             child.kill()
         raise
+
+
+WORKER_DIED_EXIT = 70  # EX_SOFTWARE: serve.py's exit code when a worker process died
+
+
+def _exit_for_supervisor(pids: list[int]) -> None:
+    """A worker process died (killed, out of memory): exit, so that the supervisor (systemd,
+    Kubernetes, docker --restart) starts a fresh service, rather than run on with an HTTP
+    front that cannot answer. The HTTP processes answer 503 meanwhile (``/health`` included),
+    for one second, so that clients and load balancers see why."""
+    log.error(
+        "worker process(es) %s died: exiting with %d so that the supervisor restarts the service",
+        pids,
+        WORKER_DIED_EXIT,
+    )
+    time.sleep(1.0)
+    for child in mp.active_children():  # the HTTP processes, the other workers, the manager
+        child.kill()
+    logging.shutdown()
+    os._exit(WORKER_DIED_EXIT)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ gives FastAPI's validation errors, ``HTTPException`` and unexpected exceptions t
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from wardrobe.ingestion.decode import ImageDecodeError
 from wardrobe.store.errors import Conflict, DimensionMismatch, NotFound, StoreUnavailable
@@ -87,7 +89,14 @@ class Outcome:
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
 
+# An error answer stays small whatever the request: the first problems, and how many in all.
+MAX_ERROR_DETAILS = 20
+MAX_MESSAGE_CHARS = 2000
+
+
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters in all)"
     return {"error": {"code": code, "message": message, "detail": detail}}
 
 
@@ -100,12 +109,74 @@ def image_error(code: str, message: str) -> Outcome:
     return error(IMAGE_ERROR_STATUS.get(code, 422), code, message)
 
 
+RETRY_AFTER_S = 2  # what a 503/507 asks a client to wait: stores come back in seconds
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_DISK_FULL_TEXT = (
+    "database or disk is full",
+    "no space left on device",
+    "disk quota exceeded",
+    "os error 28",  # ENOSPC as Rust (Chroma) reports it
+)
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether ``err`` (or what caused it: SQLite, Chroma and file writes each wrap it their
+    own way) is a full disk."""
+    for cause in _causes(err):
+        if isinstance(cause, OSError) and cause.errno in _DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(cause).lower() for text in _DISK_FULL_TEXT):
+            return True
+    return False
+
+
+def _causes(err: BaseException):
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def store_unreachable(err: BaseException) -> bool:
+    """Whether ``err`` comes from a store server that cannot be reached right now: a refused
+    or reset connection (the Chroma server's HTTP client), or a database connection lost
+    (SQLAlchemy's ``OperationalError``, e.g. PostgreSQL restarting)."""
+    for cause in _causes(err):
+        if isinstance(cause, (StoreUnavailable, ConnectionError, TimeoutError)):
+            return True
+        for cls in type(cause).__mro__:
+            if (cls.__module__.split(".")[0], cls.__name__) in _UNREACHABLE:
+                return True
+    return False
+
+
+_UNREACHABLE = {
+    ("httpx", "TransportError"),  # Chroma's HTTP client: connect/read errors, timeouts
+    ("httpcore", "NetworkError"),
+    ("sqlalchemy", "OperationalError"),  # the database went away (a full disk: 507, above)
+    ("sqlalchemy", "InterfaceError"),
+    ("psycopg", "OperationalError"),
+}
+
+
 def outcome_from_exception(err: BaseException) -> Outcome:
     """Map an exception raised while serving one request to its answer.
 
     Client mistakes the HTTP layer cannot see (unknown ids, refused images, invalid
     constraints) are 4xx; a store that cannot be reached is 503; anything else is a 500 with
     no internals in the body (the traceback goes to the log)."""
+    if disk_full(err):
+        log.error("disk full while serving a request: %s", err)
+        return Outcome(
+            507,
+            error_body(
+                "insufficient_storage",
+                "the server's disk is full: nothing was stored; retry later (reads still work)",
+            ),
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     if isinstance(err, ImageDecodeError):
         return image_error(err.code, err.message)
     if isinstance(err, UnknownUser):
@@ -114,9 +185,11 @@ def outcome_from_exception(err: BaseException) -> Outcome:
         return error(404, "not_found", str(err))
     if isinstance(err, Conflict):
         return error(409, "conflict", str(err))
-    if isinstance(err, StoreUnavailable):
-        log.error("store unavailable: %s", err)
-        return error(503, "store_unavailable", f"a backing store is unavailable: {err}")
+    if store_unreachable(err):
+        log.error("store unavailable: %s: %s", type(err).__name__, err)
+        outcome = error(503, "store_unavailable", f"a backing store is unavailable: {err}")
+        outcome.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return outcome
     if isinstance(err, DimensionMismatch):  # a deployment fault, not the client's
         log.error("embedding dimension mismatch: %s", err)
         return error(500, "internal_error", "the server's models and store do not match")
@@ -132,15 +205,33 @@ def outcome_from_exception(err: BaseException) -> Outcome:
 
 
 def _plain(err: ValidationError) -> Any:
-    return jsonable_encoder(err.errors(include_url=False, include_context=False))
+    return validation_detail(err.errors(include_url=False, include_context=False))
+
+
+def validation_detail(errors: Any) -> list[dict[str, Any]]:
+    """The first :data:`MAX_ERROR_DETAILS` validation errors, without the input they refused
+    (which may be huge); the message says how many there were."""
+    shown = []
+    for e in list(errors)[:MAX_ERROR_DETAILS]:
+        item = {k: v for k, v in e.items() if k in ("type", "loc", "msg")}
+        item["loc"] = [str(p)[:80] for p in item.get("loc", ())]  # a 100 KB key is no location
+        shown.append(item)
+    return jsonable_encoder(shown)
 
 
 def _validation_message(errors: list[Any]) -> str:
     parts = []
     for e in errors[:5]:
-        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        loc = ".".join(str(p)[:80] for p in e.get("loc", ()) if p != "body")
         parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    more = ""
+    if len(errors) > 5:
+        more = f" (and {len(errors) - 5} more; {len(errors)} problems in all"
+        more += (
+            f", the first {MAX_ERROR_DETAILS} in detail)"
+            if len(errors) > MAX_ERROR_DETAILS
+            else ")"
+        )
     return "invalid request: " + "; ".join(parts) + more
 
 
@@ -149,14 +240,17 @@ def install_handlers(app: FastAPI) -> None:
     """Give every error of the app the body of :class:`~wardrobe.serving.schemas.ErrorResponse`."""
 
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        body = error_body("invalid_request", _validation_message(list(errors)))
-        body["error"]["detail"] = jsonable_encoder(
-            [{k: v for k, v in e.items() if k not in ("ctx", "url", "input")} for e in errors]
-        )
+        errors = list(exc.errors())
+        body = error_body("invalid_request", _validation_message(errors), validation_detail(errors))
         return JSONResponse(body, status_code=422)
 
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "error parsing the body": a JSON body that is not UTF-8 is malformed
+            # JSON, a 422 like any other (the README's table)
+            message = "invalid request: the body is not valid JSON (not UTF-8 text)"
+            detail = [{"type": "json_invalid", "loc": ["body"], "msg": str(exc.__cause__)}]
+            return JSONResponse(error_body("invalid_request", message, detail), status_code=422)
         detail = exc.detail
         if isinstance(detail, dict) and "error" in detail:
             body = detail
@@ -174,6 +268,16 @@ def install_handlers(app: FastAPI) -> None:
             status_code=500,
         )
 
+    async def on_disconnect(request: Request, _: ClientDisconnect) -> Response:
+        # a phone that lost its network mid-upload: nobody to answer, nothing to debug
+        log.info(
+            "client disconnected before its request body was read: %s %s",
+            request.method,
+            request.url.path,
+        )
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wardrobe.serving.errors import error_body
 from wardrobe.serving.settings import ApiSettings
-from wardrobe.store.schema import check_id
+from wardrobe.store.schema import check_id, check_photo_id
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
@@ -105,7 +105,7 @@ def form_id(form: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise HTTPException(422, error_body("invalid_request", f"form field {name!r} is text"))
     try:
-        return check_id(value, name)
+        return check_photo_id(value) if name == "photo_id" else check_id(value, name)
     except ValueError as err:
         raise HTTPException(422, error_body("invalid_request", str(err))) from None
 

@@ -23,6 +23,7 @@ from wardrobe.store.schema import (
     GarmentCorrection,
     GarmentPrediction,
     Id,
+    PhotoId,
 )
 
 MAX_PAGE = 100
@@ -72,8 +73,10 @@ class IngestJSON(_Request):
     image_base64: str = Field(
         min_length=1, description="the photo (JPEG, PNG or WebP), base64 or a data: URL"
     )
-    photo_id: Id | None = Field(
-        default=None, description="client id of the photo (defaults to its sha256)"
+    photo_id: PhotoId | None = Field(
+        default=None,
+        description="client id of the photo (defaults to its sha256); its garments are "
+        "<photo_id>-00, -01, ...",
     )
 
 
@@ -299,6 +302,13 @@ class VocabularyResponse(_Response):
     style_tags: list[str]
     occasions: list[str]
     feedback_signals: list[str]
+
+
+# -------------------------------------------------------------------------------- service
+class HealthResponse(_Response):
+    """``GET /health`` when every worker is up (503 with an error body otherwise)."""
+
+    status: Literal["ok"] = "ok"
 
 
 # -------------------------------------------------------------------------------- info

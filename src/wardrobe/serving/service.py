@@ -27,6 +27,7 @@ from wardrobe.serving import schemas
 from wardrobe.serving.errors import (
     Outcome,
     UnknownUser,
+    disk_full,
     error,
     image_error,
     outcome_from_exception,
@@ -131,9 +132,14 @@ class WardrobeService:
                 outcomes[i] = error(400, "unknown_operation", f"unknown operation {op!r}")
         n_photos = sum(len(v) for v in photos.values())
         for user_id, indices in photos.items():
-            for i, outcome in zip(
-                indices, self._ingest(user_id, [requests[i] for i in indices]), strict=True
-            ):
+            try:
+                answers = self._ingest(user_id, [requests[i] for i in indices])
+            except Exception as err:  # a store gone mid-way: this user's photos, not the batch
+                failed = outcome_from_exception(err)
+                answers = [
+                    Outcome(failed.status, failed.body, dict(failed.headers)) for _ in indices
+                ]
+            for i, outcome in zip(indices, answers, strict=True):
                 outcomes[i] = outcome
         done = [o if o is not None else error(500, "internal_error", "no answer") for o in outcomes]
         elapsed_ms = f"{(time.perf_counter() - start) * 1e3:.1f}"
@@ -163,7 +169,13 @@ class WardrobeService:
                 )
             else:
                 todo.append(j)
-        kept = self._keep_photos(user_id, [reqs[j]["image"] for j in todo])
+        try:
+            kept = self._keep_photos(user_id, [reqs[j]["image"] for j in todo])
+        except OSError as err:  # the disk is full: refuse the group before any model runs
+            full = outcome_from_exception(err)
+            for j in todo:
+                outcomes[j] = Outcome(full.status, full.body, dict(full.headers))
+            todo, kept = [], []
         if todo:
             try:
                 results = self.pipeline.ingest(
@@ -176,11 +188,14 @@ class WardrobeService:
                 results = None
             for k, j in enumerate(todo):
                 if results is None:
-                    outcomes[j] = Outcome(failed.status, failed.body)
+                    outcomes[j] = Outcome(failed.status, failed.body, dict(failed.headers))
                 else:
                     self._keep_crops(user_id, results[k], reqs[j]["image"])
                     outcomes[j] = self._photo_outcome(user_id, results[k], len(reqs))
-            self._forget_unused_photos(user_id, kept)
+            try:
+                self._forget_unused_photos(user_id, kept)
+            except Exception:  # tidying only: the next upload or delete of the photo tidies it
+                log.warning("could not forget the unused photos of %s", user_id, exc_info=True)
         if any(o is not None and o.status < 300 for o in outcomes):
             self._known_users.add(user_id)
         return [o for o in outcomes if o is not None]
@@ -198,7 +213,10 @@ class WardrobeService:
             try:
                 self.images.put_photo(user_id, sha, data)
                 shas.append(sha)
-            except OSError:  # the records stay the source of truth; the page shows no image
+            except OSError as err:
+                if disk_full(err):  # nothing could be stored either: a 507, not a lost photo
+                    raise
+                # the records stay the source of truth; the page shows no image
                 log.exception("could not keep the photo %s of %s", sha[:12], user_id)
         return shas
 

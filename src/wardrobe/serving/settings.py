@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wardrobe.ingestion.decode import DEFAULT_MAX_BYTES
-from wardrobe.serving.auth import ApiKeys
+from wardrobe.serving.auth import ApiKeys, load_api_keys
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ApiSettings:
         timeout = cfg.get("timeout")
         return cls(
             max_upload_bytes=int(cfg["max_upload_bytes"]),
-            api_keys=ApiKeys((cfg.get("auth") or {}).get("api_keys")),
+            api_keys=load_api_keys(cfg.get("auth")),
             # queue wait (LitServe's timeout) + the work itself
             request_timeout=None if timeout in (None, False, -1) else 2 * float(timeout) + 30,
         )

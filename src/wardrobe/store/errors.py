@@ -26,3 +26,11 @@ class DimensionMismatch(StoreError, ValueError):
 
 class StoreUnavailable(StoreError):
     """A backing service (database driver, Chroma server) cannot be reached or loaded."""
+
+
+def some_ids(ids: list[str], shown: int = 10) -> str:
+    """The first ``shown`` of ``ids`` and how many more: an error about 10,000 unknown ids stays
+    short (no answer many times the size of its request)."""
+    head = ", ".join(repr(i) for i in ids[:shown])
+    more = f", ... and {len(ids) - shown} more" if len(ids) > shown else ""
+    return f"[{head}{more}]"

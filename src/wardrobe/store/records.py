@@ -49,7 +49,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from wardrobe import taxonomy
-from wardrobe.store.errors import Conflict, NotFound, StoreUnavailable
+from wardrobe.store.errors import Conflict, NotFound, StoreUnavailable, some_ids
 from wardrobe.store.schema import (
     FeedbackEvent,
     Garment,
@@ -561,7 +561,7 @@ class RecordStore:
             found = self._select_garments(conn, user_id, sorted(set(ids)))
         absent = [g for g in ids if g not in found]
         if absent and missing == "raise":
-            raise NotFound(f"unknown garments {absent} for user {user_id!r}")
+            raise NotFound(f"unknown garments {some_ids(absent)} for user {user_id!r}")
         return [found[g] for g in ids if g in found]
 
     def list_garments(
@@ -903,7 +903,8 @@ class RecordStore:
     ) -> Outfit:
         absent = [g for g in ids if g not in found]
         if absent:
-            raise NotFound(f"outfit {outfit_id!r}: unknown garments {absent} for {user_id!r}")
+            unknown = some_ids(absent)
+            raise NotFound(f"outfit {outfit_id!r}: unknown garments {unknown} for {user_id!r}")
         existing = self._select_outfit(conn, user_id, outfit_id)
         if existing is not None:
             if existing.garment_ids != ids:
@@ -978,7 +979,7 @@ class RecordStore:
                 found = self._select_garments(conn, user_id, targets)
                 absent = [g for g in targets if g not in found]
                 if absent:
-                    raise NotFound(f"unknown garments {absent} for user {user_id!r}")
+                    raise NotFound(f"unknown garments {some_ids(absent)} for user {user_id!r}")
                 garment_ids = targets
             row = conn.execute(
                 sa.select(feedback).where(feedback.c.user_id == user_id, feedback.c.id == event_id)

@@ -27,9 +27,17 @@ from wardrobe import taxonomy
 # Ids of users, garments, outfits and feedback events: letters, digits and ``_ . : @ + -``, 1..128
 # characters (UUIDs, hex digests and e-mail-like ids fit). ``/`` is excluded: the vector store
 # joins ``user_id/garment_id`` into one Chroma id.
+# ``$`` is the end of the text for JSON Schema and pydantic; Python's ``re`` also lets it match
+# before a final newline, so :func:`check_id` uses ``fullmatch`` ("p1\n" is refused everywhere).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$"
 _ID_RE = re.compile(ID_PATTERN)
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# A photo's garments are ``<photo_id>-00`` .. ``-99``: a photo id leaves room for that suffix.
+GARMENT_SUFFIX_CHARS = 3
+PHOTO_ID_MAX = 128 - GARMENT_SUFFIX_CHARS
+PHOTO_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{{0,{PHOTO_ID_MAX - 1}}}$"
+_PHOTO_ID_RE = re.compile(PHOTO_ID_PATTERN)
+PhotoId = Annotated[str, StringConstraints(pattern=PHOTO_ID_PATTERN)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 GarmentStatus = Literal["pending", "ready"]
@@ -38,12 +46,28 @@ TargetKind = Literal["outfit", "garment"]
 
 def check_id(value: str, what: str = "id") -> str:
     """Return ``value`` if it is a valid id, else raise ``ValueError`` naming ``what``."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise ValueError(
-            f"invalid {what} {value!r}: expected 1-128 characters from [A-Za-z0-9_.:@+-], "
+            f"invalid {what} {_shown(value)}: expected 1-128 characters from [A-Za-z0-9_.:@+-], "
             "starting with a letter or digit"
         )
     return value
+
+
+def check_photo_id(value: str) -> str:
+    """Return ``value`` if it is a valid photo id (an id with room for the garment suffix)."""
+    if not isinstance(value, str) or not _PHOTO_ID_RE.fullmatch(value):
+        raise ValueError(
+            f"invalid photo id {_shown(value)}: expected 1-{PHOTO_ID_MAX} characters from "
+            "[A-Za-z0-9_.:@+-], starting with a letter or digit (its garments are <photo_id>-NN)"
+        )
+    return value
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """``value`` for an error message, cut so that a huge bad id gives a short answer."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _in_vocabulary(value: str, vocabulary: tuple[str, ...], what: str) -> str:

@@ -15,7 +15,7 @@ from litserve.utils import wrap_litserve_start
 
 from tests.helpers.echo_litapi import ECHO_PATH, EchoAPI
 from wardrobe.serving.errors import Outcome
-from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count
+from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count, workers_down
 
 TESTED_WITH = "0.2.19"  # the LitServe this seam was written against (pyproject pins <0.3)
 VERSION = f"litserve {ls.__version__} (seam written for {TESTED_WITH})"
@@ -43,11 +43,11 @@ def add_probe_route(server: ls.LitServer, dispatch: WorkerDispatch) -> None:
 def test_litserve_registers_the_routes_the_seam_drops():
     server, _ = probe_server()
     assert {ECHO_PATH, "/", "/info", "/health"} <= paths(server.app), VERSION
-    drop_routes(server, (ECHO_PATH, "/info", "/"))
+    drop_routes(server, (ECHO_PATH, "/info", "/", "/health"))
     left = paths(server.app)
-    assert not {ECHO_PATH, "/info", "/"} & left, VERSION
-    assert "/health" in left, f"{VERSION}: /health must stay LitServe's (503 until ready)"
+    assert not {ECHO_PATH, "/info", "/", "/health"} & left, VERSION
     assert worker_count(server, 1) == 1, VERSION
+    assert workers_down(server) == ["no worker started yet"], VERSION
 
 
 @pytest.mark.timeout(180)
@@ -59,6 +59,8 @@ def test_a_payload_goes_to_the_worker_and_back_unchanged(max_batch_size):
     with wrap_litserve_start(server) as started, TestClient(started.app) as client:
         r = client.get("/probe", params={"op": "echo"})
         assert r.status_code == 200, f"{VERSION}: {r.text}"
+        # the setup status and worker processes that workers_down (our /health) reads
+        assert workers_down(started) == [], VERSION
         answer = r.json()
         # the dict reaches decode_request as sent; the Outcome comes back as the worker made it
         assert answer["body"] == {"op": "echo", "status": 200}, VERSION

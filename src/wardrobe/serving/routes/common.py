@@ -6,31 +6,72 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import APIKeyHeader
 
-from wardrobe.serving import schemas
+from wardrobe.serving import parsing, schemas
 from wardrobe.serving.auth import API_KEY_HEADER, key_from_headers
 from wardrobe.serving.dispatch import Dispatch
+from wardrobe.serving.errors import MAX_ERROR_DETAILS, error_body
 from wardrobe.serving.settings import ApiSettings
+from wardrobe.store.schema import PHOTO_ID_PATTERN
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.ErrorResponse, "description": text}
-    for code, text in {
-        401: "missing or wrong API key",
-        403: "the API key's user differs from user_id",
-        404: "unknown user or garment (another user's garment reads as unknown)",
-        413: "the upload is over the size or pixel limit",
-        422: "invalid request (the message says which field and why)",
-        503: "a store is unavailable",
-    }.items()
-}
-IMAGE_RESPONSES = {
+
+def _errors(**texts: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        int(code[1:]): {"model": schemas.ErrorResponse, "description": text}
+        for code, text in texts.items()
+    }
+
+
+ERROR_RESPONSES = _errors(
+    e401="missing or wrong API key",
+    e403="the API key's user differs from user_id",
+    e404="unknown user or garment (another user's garment reads as unknown)",
+    e413="the request body is over the size limit (or the photo over the pixel limit)",
+    e422="invalid request (the message says which field and why; at most "
+    f"{MAX_ERROR_DETAILS} problems in detail)",
+    e503="a store is unavailable (retry after `Retry-After` seconds)",
+    e504="the worker did not answer in time",
+)
+WRITE_RESPONSES = {
     **ERROR_RESPONSES,
-    400: {"model": schemas.ErrorResponse, "description": "empty upload"},
-    415: {"model": schemas.ErrorResponse, "description": "not a JPEG, PNG or WebP image"},
+    **_errors(e409="the write contradicts what is stored (e.g. an event_id reused)"),
 }
+JSON_RESPONSES = {
+    **WRITE_RESPONSES,
+    **_errors(e415="the Content-Type is not application/json"),
+}
+UPLOAD_RESPONSES = {  # a route reading a photo (search)
+    **ERROR_RESPONSES,
+    **_errors(
+        e400="empty upload",
+        e415="not a JPEG, PNG or WebP image, or a Content-Type other than multipart/JSON",
+    ),
+}
+IMAGE_RESPONSES = {  # a route storing a photo (ingest)
+    **UPLOAD_RESPONSES,
+    **WRITE_RESPONSES,
+    **_errors(e507="the server's disk is full: nothing was stored (retry later)"),
+}
+
+
+async def _json_only(request: Request) -> None:
+    """415 for a JSON route called with another ``Content-Type`` (FastAPI would otherwise
+    read the body anyway and answer a puzzling 422). No ``Content-Type`` reads as JSON."""
+    kind = parsing.content_type(request)
+    if kind and not parsing.is_json(kind):
+        raise HTTPException(
+            415,
+            error_body(
+                "unsupported_media_type",
+                f"Content-Type {kind!r} is not accepted: send application/json",
+            ),
+        )
+
+
+JSON_ONLY = [Depends(_json_only)]
 
 UserQuery = Annotated[
     str | None,
@@ -80,6 +121,7 @@ def upload_body(json_model: type, **form_fields: dict[str, Any]) -> dict[str, An
 
 
 ID_FIELD = {"type": "string", "pattern": schemas.ID_PATTERN}
+PHOTO_ID_FIELD = {"type": "string", "pattern": PHOTO_ID_PATTERN}
 
 
 @dataclass(frozen=True)

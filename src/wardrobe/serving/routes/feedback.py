@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from wardrobe.serving import schemas
-from wardrobe.serving.routes.common import ERROR_RESPONSES, Key, RouteContext
+from wardrobe.serving.routes.common import JSON_ONLY, JSON_RESPONSES, Key, RouteContext
 
 
 def router(ctx: RouteContext) -> APIRouter:
@@ -17,7 +17,8 @@ def router(ctx: RouteContext) -> APIRouter:
         "/feedback",
         summary="Like, dislike, wear, skip or click on an outfit or garments",
         response_model=schemas.FeedbackResponse,
-        responses=ERROR_RESPONSES,
+        responses=JSON_RESPONSES,
+        dependencies=JSON_ONLY,
     )
     async def feedback(body: schemas.FeedbackRequest, key: Key) -> Response:
         user = ctx.caller(body.user_id, key)

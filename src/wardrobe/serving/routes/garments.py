@@ -13,6 +13,9 @@ from wardrobe.serving.routes.common import (
     ERROR_RESPONSES,
     ID_FIELD,
     IMAGE_RESPONSES,
+    JSON_ONLY,
+    JSON_RESPONSES,
+    PHOTO_ID_FIELD,
     GarmentPath,
     Key,
     RouteContext,
@@ -27,7 +30,7 @@ _IMAGE_OK = {
     },
     304: {"description": "not modified (the `If-None-Match` ETag is current)"},
 }
-_INGEST_BODY = upload_body(schemas.IngestJSON, user_id=ID_FIELD, photo_id=ID_FIELD)
+_INGEST_BODY = upload_body(schemas.IngestJSON, user_id=ID_FIELD, photo_id=PHOTO_ID_FIELD)
 _IMAGE_SUMMARY = {
     "image": ("crop", "The garment's crop (JPEG thumbnail)"),
     "photo": ("photo", "The photo the garment was found in, as uploaded (its box is `box`)"),
@@ -102,7 +105,8 @@ def router(ctx: RouteContext) -> APIRouter:
         "/garments/{garment_id}",
         summary="Correct a garment's category or attributes (kept apart from the prediction)",
         response_model=schemas.GarmentOut,
-        responses=ERROR_RESPONSES,
+        responses=JSON_RESPONSES,
+        dependencies=JSON_ONLY,
     )
     async def correct_garment(
         garment_id: GarmentPath, body: schemas.GarmentPatch, key: Key

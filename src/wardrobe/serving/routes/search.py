@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from wardrobe.serving import parsing, schemas
 from wardrobe.serving.routes.common import (
     ID_FIELD,
-    IMAGE_RESPONSES,
+    UPLOAD_RESPONSES,
     Key,
     RouteContext,
     upload_body,
@@ -27,7 +27,7 @@ def router(ctx: RouteContext) -> APIRouter:
         "/search",
         summary="The user's garments most similar to a text or a photo",
         response_model=schemas.SearchResponse,
-        responses=IMAGE_RESPONSES,
+        responses=UPLOAD_RESPONSES,
         openapi_extra=_SEARCH_BODY,
     )
     async def search(request: Request, key: Key) -> Response:
