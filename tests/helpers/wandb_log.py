@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,8 +38,21 @@ def _payloads(raw: bytes) -> Iterator[bytes]:
             yield pending + data
 
 
-def read_run(run_dir: Path) -> dict:
-    """``{"config": {...}, "history": [{key: value}], "exited": bool}`` of an offline run."""
+def read_run(run_dir: Path, exit_wait_s: float = 15.0) -> dict:
+    """``{"config": {...}, "history": [{key: value}], "exited": bool}`` of an offline run.
+
+    wandb-core writes the transaction log from its own process, so the exit record can land a
+    moment after ``wandb.finish()`` returns (seen once under CI): wait up to ``exit_wait_s`` for it.
+    """
+    deadline = time.monotonic() + exit_wait_s
+    run = _read_once(run_dir)
+    while not run["exited"] and time.monotonic() < deadline:
+        time.sleep(0.25)
+        run = _read_once(run_dir)
+    return run
+
+
+def _read_once(run_dir: Path) -> dict:
     (log_file,) = run_dir.glob("run-*.wandb")
     raw = log_file.read_bytes()
     assert raw[:4] == b":W&B", f"{log_file} is not a W&B transaction log"
