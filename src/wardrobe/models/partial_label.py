@@ -144,13 +144,8 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
             metrics[f"real_{name}"].update(values)
 
     def _synth_step(self, batch, stage: str) -> None:
-        loss, logits, targets = self.model_step(batch)
-        metrics = getattr(self, f"{stage}_metrics")
-        metrics["loss"].update(loss.detach())
-        for name in ("acc", "acc_top5"):
-            metrics[name].update(logits.detach(), targets)
-        if stage == "test":
-            self.test_confmat.update(logits, targets)
+        # the classifier's step; model_step above gives it the partial-label loss
+        self._step(batch, stage)
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         (self._real_step if dataloader_idx == REAL else self._synth_step)(batch, "val")
