@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.helpers.serve_harness import ALICE, ServeProcess, keys_override, noise_photo, serving
@@ -38,6 +39,20 @@ def listed_ids(http: httpx.Client) -> set[str]:
     return ids
 
 
+def wait_until_dead(pid: int, within_s: float = 10.0) -> None:
+    """SIGKILL is delivered asynchronously: wait until the process is gone (or a zombie
+    its parent has not reaped yet), so the checks after it start from a dead worker."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still alive {within_s} s after SIGKILL")
+
+
 # ---------------------------------------------------------------------------- worker killed
 @pytest.mark.timeout(600)
 def test_a_killed_worker_turns_health_503_and_the_server_exits_for_its_supervisor(
@@ -53,6 +68,7 @@ def test_a_killed_worker_turns_health_503_and_the_server_exits_for_its_superviso
             kept = {g["id"] for g in r.json()["garments"]}
             worker = int(r.headers["X-Wardrobe-Worker"])
             os.kill(worker, signal.SIGKILL)
+            wait_until_dead(worker)
             # from now on: never a 200 from /health, and a request is answered, not hung
             statuses = []
             request_status = None
