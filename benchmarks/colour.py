@@ -4,10 +4,12 @@ e.g. main) and after (this checkout: the naming models), in one run on the same 
     python benchmarks/colour.py [--synth /tmp/heldout] [--real ../shared/real-data/...]
                                 [--baseline-src /path/to/main/src] [--repeats 2]
 
-Rows: ``before`` (``--baseline-src``'s ``extract_colours``: the CIEDE2000-nearest of the 14
-anchors), then this checkout's namings — ``anchor`` (the old rule inside the new code),
-``regions`` (the fitted CIELCh regions) and ``prototypes`` (the default: palette cores + the vote
-of public named colours), both with shade merging and exposure correction. Columns:
+Rows: ``before`` (``--baseline-src``'s ``extract_colours``, e.g. main's), then this checkout's
+namings — ``anchor`` (the CIEDE2000-nearest of the 14 anchors, the oldest rule), ``regions``
+(the fitted CIELCh regions) and ``prototypes`` (palette cores + the vote of public named
+colours), with shade merging, exposure correction and the default illuminant estimate — then
+``prototypes`` under each illuminant estimate (``/none``: no white balance; the default is
+marked ``*``). Columns:
 
 * ``synth`` — primary-colour accuracy on held-out SynthWardrobe crops (seed 1: every crop of
   ``<synth>/attributes/{train,val}.jsonl``; ``python -m wardrobe.data.synthetic --out
@@ -48,11 +50,21 @@ def image_sets(synth: Path, real: Path) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def time_pass(images, naming: str | None) -> tuple[float, float]:
-    """(accuracy, ms per image) of one pass; ``naming=None``: the checkout's default call."""
+def variants() -> dict[str, dict[str, str]]:
+    """This checkout's rows: name -> ``extract_colours`` keyword arguments."""
+    from wardrobe.ingestion.colour import DEFAULT_ILLUMINANT, ILLUMINANT_METHODS, NAMINGS
+
+    rows: dict[str, dict[str, str]] = {n: {"naming": n} for n in NAMINGS[::-1]}
+    for method in ILLUMINANT_METHODS:
+        mark = "*" if method == DEFAULT_ILLUMINANT else ""
+        rows[f"prototypes/{method}{mark}"] = {"naming": "prototypes", "illuminant": method}
+    return rows
+
+
+def time_pass(images, kwargs: dict[str, str]) -> tuple[float, float]:
+    """(accuracy, ms per image) of one pass; ``kwargs={}``: the checkout's default call."""
     from wardrobe.ingestion.colour import extract_colours, primary_secondary
 
-    kwargs = {} if naming is None else {"naming": naming}
     start = time.perf_counter()
     right = [primary_secondary(extract_colours(rgb, **kwargs))[0] == c for rgb, c in images]
     return float(np.mean(right)), 1000 * (time.perf_counter() - start) / len(images)
@@ -67,7 +79,7 @@ def _decoded(sets):
 def child(spec: str) -> None:
     """In the baseline process: one timing pass per set, as JSON on stdout."""
     sets = _decoded(json.loads(Path(spec).read_text()))
-    print(json.dumps({k: time_pass(v, None) for k, v in sets.items()}))
+    print(json.dumps({k: time_pass(v, {}) for k, v in sets.items()}))
 
 
 def main() -> None:
@@ -80,12 +92,12 @@ def main() -> None:
         "--baseline-src", type=Path, default=None, help="src/ of the checkout to compare with"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-crowd", action="store_true", help="skip the crowd-names column")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child)
     from wardrobe.evaluation.colour import evaluate_colour_names
-    from wardrobe.ingestion.colour import NAMINGS
 
     sets = image_sets(args.synth, args.real)
     spec = Path(os.environ.get("TMPDIR", "/tmp")) / f"colour_bench_{os.getpid()}.json"
@@ -95,7 +107,8 @@ def main() -> None:
     baseline = args.baseline_src is not None and (args.baseline_src / "wardrobe").is_dir()
     if not baseline:
         print(f"no baseline checkout at {args.baseline_src}: 'anchor' is the before row")
-    rows = ["before"] * baseline + [*NAMINGS[::-1]]
+    mine = variants()
+    rows = ["before"] * baseline + [*mine]
     best: dict[str, dict[str, tuple[float, float]]] = {r: {} for r in rows}
     env = {**os.environ, "PYTHONPATH": f"{args.baseline_src}{os.pathsep}{ROOT}"}
     for _ in range(args.repeats):
@@ -108,19 +121,21 @@ def main() -> None:
             cwd=ROOT,
         )
         results = {"before": {k: tuple(v) for k, v in json.loads(out.stdout).items()}}
-        for naming in NAMINGS[::-1]:
-            results[naming] = {k: time_pass(v, naming) for k, v in images.items()}
+        for row, kwargs in mine.items():
+            results[row] = {k: time_pass(v, kwargs) for k, v in images.items()}
         for row, by_set in results.items():
             for name, (acc, ms) in by_set.items():
                 if name not in best[row] or ms < best[row][name][1]:
                     best[row][name] = (acc, ms)
     spec.unlink()
-    header = f"{'naming':<11} {'synth':>7} {'crowd':>7} {'real':>7} {'ms/crop':>8} {'ms/photo':>9}"
+    header = f"{'row':<26} {'synth':>7} {'crowd':>7} {'real':>7} {'ms/crop':>8} {'ms/photo':>9}"
     print(f"before = {args.baseline_src}\n{header}\n" + "-" * len(header))
     for row in rows:
-        crowd = "-" if row == "before" else f"{evaluate_colour_names(naming=row)[0].accuracy:.1%}"
+        crowd = "-"
+        if row != "before" and not args.no_crowd:
+            crowd = f"{evaluate_colour_names(**mine[row])[0].accuracy:.1%}"
         (s_acc, s_ms), (r_acc, r_ms) = best[row]["synth"], best[row]["real"]
-        print(f"{row:<11} {s_acc:>7.1%} {crowd:>7} {r_acc:>7.1%} {s_ms:>8.1f} {r_ms:>9.1f}")
+        print(f"{row:<26} {s_acc:>7.1%} {crowd:>7} {r_acc:>7.1%} {s_ms:>8.1f} {r_ms:>9.1f}")
 
 
 if __name__ == "__main__":

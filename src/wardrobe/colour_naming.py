@@ -56,6 +56,12 @@ _INDEX = {c: i for i, c in enumerate(COLOURS)}
 CORE_FRACTION = 0.5
 PROTOTYPES = Path(__file__).with_name("colour_prototypes.csv")
 PREFILTER = 20  # CIEDE2000 is computed for the PREFILTER * VOTERS CIE76-nearest prototypes
+# Dark blue cloth is navy (``navy_cloth``): dyed navy fabric photographs at L* 8-25 and C*ab
+# 8-20 (Munsell ~5PB 2/4), far less saturated than the screen navy #000080 of the name lists,
+# and inside black's core. The chroma floor was chosen on the 92 hand-labelled real *train*
+# photos (tests/fixtures/real_colour_dev_labels.csv: 6 0.761, 8 0.750, 10 0.739, 12 0.739, no
+# rule 0.717); hues and lightness are the fitted regions' navy sector.
+NAVY_CLOTH_MIN_C = 8.0
 VOTERS = 15  # k of the prototype vote (2-fold CV on the crowd fit rows: 5 0.886, 9 0.898, 15 0.909)
 
 
@@ -203,7 +209,21 @@ def name_indices(lab: np.ndarray, model: str = "prototypes", regions=FITTED) -> 
     in_core = (
         np.take_along_axis(dist, nearest[..., None], -1)[..., 0] < anchor_core_radii()[nearest]
     )
-    return np.where(in_core, nearest, named)
+    named = np.where(in_core, nearest, named)
+    return np.where(navy_cloth(lab, regions), _INDEX["navy"], named)
+
+
+def navy_cloth(lab: np.ndarray, regions: NamingRegions = FITTED) -> np.ndarray:
+    """Whether CIELAB colours (..., 3) are dark blue cloth, which people call navy: the
+    ``regions``' navy sector (hue and lightness) down to ``NAVY_CLOTH_MIN_C`` chroma (below
+    it, black). Colour-name lists define navy by the screen colour #000080 (L* 13, C*ab 81),
+    so their vote and black's core call these black."""
+    lch = lab_to_lch(np.asarray(lab, dtype=np.float64))
+    return (
+        _between(lch[..., 2], regions.navy_h0, regions.navy_h1)
+        & (lch[..., 0] < regions.navy_l)
+        & (lch[..., 1] >= NAVY_CLOTH_MIN_C)
+    )
 
 
 # ---- the prototype model ---------------------------------------------------------------------

@@ -5,6 +5,9 @@
 * :func:`ciede2000` — the CIE 2000 colour difference, vectorised with numpy broadcasting,
   verified against the 34 published pairs of Sharma, Wu & Dalal (2005).
 * :func:`palette_lab` — CIELAB of the 14 palette colours of :mod:`wardrobe.taxonomy`.
+* :func:`adaptation_matrix` — a chromatic adaptation transform (Bradford, or von Kries in the
+  Hunt-Pointer-Estevez cone space) from a scene's white to D65, complete or partial (degree
+  ``D`` as in CIECAM02), as one 3x3 matrix on linear RGB that :func:`srgb_to_lab` applies.
 
 No dependency beyond numpy: serving imports it without the data generator.
 """
@@ -27,6 +30,17 @@ _RGB_TO_XYZ = np.array(
 )
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 _EPS, _KAPPA = 216 / 24389, 24389 / 27
+# XYZ -> cone-like responses: Bradford (Lam 1985, as in CIECAM97s/ICC) and Hunt-Pointer-Estevez
+# (normalised to D65, the classic von Kries space)
+_CONE_SPACES = {
+    "bradford": np.array(
+        [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]]
+    ),
+    "von_kries": np.array(
+        [[0.40024, 0.70760, -0.08081], [-0.22630, 1.16532, 0.04570], [0.0, 0.0, 0.91822]]
+    ),
+}
+CATS = tuple(_CONE_SPACES)
 _POW25_7 = 25.0**7
 
 
@@ -46,18 +60,60 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
 
 
 def srgb_to_lab(rgb: np.ndarray, exposure: float | np.ndarray = 1.0) -> np.ndarray:
-    """sRGB (..., 3) in 0..255 -> CIELAB (..., 3), D65 white. ``exposure`` (a number, or one
-    gain per R, G, B channel) scales the light first (linear RGB, clipped at 1): a photo's
+    """sRGB (..., 3) in 0..255 -> CIELAB (..., 3), D65 white. ``exposure`` (a number, one
+    gain per R, G, B channel, or a 3x3 matrix on linear RGB such as :func:`adaptation_matrix`)
+    transforms the light first (linear RGB, clipped to 0..1 as a sensor saturates): a photo's
     exposure and white-balance correction."""
     lin = srgb_to_linear(rgb)
-    if np.any(np.asarray(exposure) != 1.0):
-        lin = np.minimum(lin * np.asarray(exposure, dtype=np.float64), 1.0)
-    xyz = lin @ _RGB_TO_XYZ.T / _WHITE_D65
+    exposure = np.asarray(exposure, dtype=np.float64)
+    if exposure.shape == (3, 3):
+        lin = np.clip(lin @ exposure.T, 0.0, 1.0)
+    elif np.any(exposure != 1.0):
+        lin = np.minimum(lin * exposure, 1.0)
+    return xyz_to_lab(lin @ _RGB_TO_XYZ.T)
+
+
+def xyz_to_lab(xyz: np.ndarray) -> np.ndarray:
+    """CIE XYZ (..., 3), Y = 1 for white -> CIELAB (..., 3) relative to D65 (not clipped:
+    a colour brighter than white has L* over 100)."""
+    xyz = np.asarray(xyz, dtype=np.float64) / _WHITE_D65
     f = np.where(xyz > _EPS, np.cbrt(xyz), (_KAPPA * xyz + 16) / 116)
     return np.stack(
         [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
         axis=-1,
     )
+
+
+def linear_to_xyz(lin: np.ndarray) -> np.ndarray:
+    """Linear-light sRGB (..., 3) in 0..1 -> CIE XYZ (..., 3), Y = 1 for the sRGB white."""
+    return np.asarray(lin, dtype=np.float64) @ _RGB_TO_XYZ.T
+
+
+def adaptation_matrix(
+    white_rgb: np.ndarray, degree: float = 1.0, cat: str = "bradford"
+) -> np.ndarray:
+    """A 3x3 matrix on linear RGB that maps colours seen under the illuminant whose white is
+    ``white_rgb`` (linear RGB of a white surface in the photo: its chromaticity is what counts,
+    not its brightness) to how they look under D65, the white of sRGB.
+
+    A von Kries-type transform: XYZ to cone-like responses (``cat``: ``"bradford"`` or
+    ``"von_kries"``), each response scaled by D65's over the scene white's, back to XYZ.
+    ``degree`` (0..1) is the degree of adaptation ``D`` of CIECAM02: 0 changes nothing, 1
+    adapts fully; each cone gain is ``D * ratio + (1 - D)``. The scene white's luminance is kept
+    (no exposure change)."""
+    if cat not in _CONE_SPACES:
+        raise ValueError(f"unknown chromatic adaptation {cat!r}; use one of {CATS}")
+    if not 0.0 <= degree <= 1.0:
+        raise ValueError(f"degree of adaptation must be in 0..1, got {degree}")
+    white = np.asarray(white_rgb, dtype=np.float64)
+    if white.shape != (3,) or not np.all(np.isfinite(white)) or np.any(white <= 0):
+        raise ValueError(f"scene white must be three positive linear RGB values, got {white}")
+    cone = _CONE_SPACES[cat]
+    src = cone @ linear_to_xyz(white / linear_to_xyz(white)[1])  # the scene white at Y = 1
+    dst = cone @ _WHITE_D65
+    gains = degree * dst / src + (1.0 - degree)
+    cat_xyz = np.linalg.inv(cone) @ np.diag(gains) @ cone
+    return _XYZ_TO_RGB @ cat_xyz @ _RGB_TO_XYZ
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

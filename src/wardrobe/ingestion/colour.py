@@ -43,6 +43,7 @@ which swapped red and blue; nothing here reads files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,11 +52,15 @@ import numpy as np
 
 from wardrobe.colour_naming import name_indices
 from wardrobe.colour_science import (
+    CATS,
+    adaptation_matrix,
     ciede2000,
     lab_to_srgb,
-    luminance,
+    linear_to_xyz,
     nearest_palette,
     srgb_to_lab,
+    srgb_to_linear,
+    xyz_to_lab,
 )
 from wardrobe.ingestion.quality import touching_border
 from wardrobe.taxonomy import COLOURS
@@ -76,7 +81,19 @@ WHITE_LUMINANCE = 1.0  # Y the brightest patch is taken to have (white)
 MAX_EXPOSURE_GAIN = 2.5  # ~1.3 stops
 WHITE_MAX_CHROMA = 6.0  # a brighter-than-this-coloured patch is no white reference
 MIN_BACKGROUND_SHARE = 0.1  # of the crop, for the exposure to be judged
-EXPOSURE_SAMPLES = 4096  # pixels on a grid the exposure is judged from
+EXPOSURE_SAMPLES = 4096  # pixels on a grid the exposure and the illuminant are judged from
+# Illuminant estimate (``estimate_illuminant``) from the background around the garment
+ILLUMINANT_METHODS = ("none", "gray_world", "shades_of_gray", "white_patch", "gray_edge")
+DEFAULT_ILLUMINANT = "white_patch"
+MINKOWSKI_P = 6.0  # shades of gray (Finlayson & Trezzi 2004): p = 1 gray world, inf white patch
+NEUTRAL_MAX_CHROMA = 25.0  # C*ab as photographed: a surface that may be grey/white under a cast
+NEUTRAL_L = (20.0, 97.0)  # L*: darker is noise, lighter is clipped (it carries no cast)
+FULL_CONFIDENCE_SHARE = 0.3  # of the background near-neutral: the estimate is fully trusted
+MAX_CAST_CHROMA = 30.0  # the scene white's C*ab along the daylight locus: more is a surface
+MAX_OFF_LOCUS = 6.0  # ... and across it (green-magenta): light sources seldom lie off the locus
+# Lab direction of the Planckian locus near D65 (6500 K -> 4000 K: a* +7, b* +34; cooler: -b*)
+_LOCUS = np.array([0.2, 1.0]) / np.hypot(0.2, 1.0)
+ADAPTATION_DEGREE = 1.0  # CIECAM02's D at full confidence
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,26 @@ class ColourShare:
     rgb: tuple[int, int, int]  # the same shade in sRGB
 
 
+@dataclass(frozen=True)
+class Illuminant:
+    """The scene's light as estimated from a photo: the linear RGB of a white surface under it
+    (Y = 1), how far to trust it (0..1), and how it was estimated."""
+
+    white: tuple[float, float, float]
+    confidence: float
+    method: str
+    neutral_share: float  # of the background pixels, those that could be grey or white
+
+    @property
+    def cast(self) -> tuple[float, float]:
+        """(a*, b*) of the scene white (at L* 100) relative to D65: its colour cast."""
+        lab = xyz_to_lab(linear_to_xyz(np.asarray(self.white)))
+        return float(lab[1]), float(lab[2])
+
+
+NO_ILLUMINANT = Illuminant((1.0, 1.0, 1.0), 0.0, "none", 0.0)
+
+
 def extract_colours(
     rgb: np.ndarray,
     mask: np.ndarray | None = None,
@@ -96,6 +133,8 @@ def extract_colours(
     *,
     foreground: str = "border",
     naming: str = "prototypes",
+    illuminant: str = DEFAULT_ILLUMINANT,
+    cat: str = "bradford",
     max_samples: int = MAX_SAMPLES,
     seed: int = 0,
 ) -> list[ColourShare]:
@@ -105,11 +144,18 @@ def extract_colours(
     :func:`estimate_foreground` (``foreground``: ``"border"``, ``"grabcut"`` or ``"none"`` = the
     whole crop). ``k``: k-means clusters before merging by name. ``naming``: ``"prototypes"`` (the
     vote of the nearest named colours), ``"regions"`` (the fitted CIELCh regions) or
-    ``"anchor"`` (the nearest palette anchor, the old rule). Deterministic
-    for a ``seed``.
+    ``"anchor"`` (the nearest palette anchor, the old rule). ``illuminant``: how the scene's
+    light is estimated from the pixels around the garment (:func:`estimate_illuminant`;
+    ``"none"``: not at all); the garment is then adapted to D65 with the ``cat`` transform
+    (:func:`wardrobe.colour_science.adaptation_matrix`), as far as the estimate is trusted.
+    Deterministic for a ``seed``.
     """
     if naming not in NAMINGS:
         raise ValueError(f"unknown naming {naming!r}; use one of {NAMINGS}")
+    if illuminant not in ILLUMINANT_METHODS:
+        raise ValueError(f"unknown illuminant {illuminant!r}; use one of {ILLUMINANT_METHODS}")
+    if cat not in CATS:
+        raise ValueError(f"unknown chromatic adaptation {cat!r}; use one of {CATS}")
     rgb = _check_rgb(rgb)
     if mask is None:
         mask = estimate_foreground(rgb, foreground)
@@ -123,11 +169,11 @@ def extract_colours(
     rng = np.random.default_rng(seed)
     # exposure needs surroundings to judge by: a crop that is all garment is taken as it is
     judged = naming != "anchor" and (~mask).mean() >= MIN_BACKGROUND_SHARE
-    gain = exposure_gain(rgb) if judged else 1.0
+    correction = scene_correction(rgb, mask, illuminant, cat) if judged else 1.0
     pixels = rgb[mask]
     if len(pixels) > max_samples:
         pixels = pixels[rng.choice(len(pixels), max_samples, replace=False)]
-    lab = srgb_to_lab(pixels, gain)
+    lab = srgb_to_lab(pixels, correction)
     centres, counts = kmeans(lab, k, rng)
     if naming == "anchor":
         names = nearest_palette(centres)[0]
@@ -148,12 +194,118 @@ def primary_secondary(
     return primary, secondary
 
 
+def scene_correction(
+    rgb: np.ndarray,
+    garment: np.ndarray,
+    illuminant: str = DEFAULT_ILLUMINANT,
+    cat: str = "bradford",
+) -> np.ndarray:
+    """The 3x3 linear-RGB matrix that takes the photo to how its colours look in daylight:
+    chromatic adaptation from the light estimated around the ``garment`` mask (scaled down by
+    the estimate's confidence, so a strongly coloured background changes nothing), then the
+    exposure of :func:`exposure_gain` judged on the adapted photo."""
+    light = estimate_illuminant(
+        rgb, garment, illuminant, MINKOWSKI_P, NEUTRAL_MAX_CHROMA, FULL_CONFIDENCE_SHARE
+    )
+    adapt = adaptation_matrix(np.asarray(light.white), ADAPTATION_DEGREE * light.confidence, cat)
+    return exposure_gain(rgb, adaptation=adapt) * adapt
+
+
+def estimate_illuminant(
+    rgb: np.ndarray,
+    garment: np.ndarray,
+    method: str = DEFAULT_ILLUMINANT,
+    p: float = MINKOWSKI_P,
+    max_chroma: float = NEUTRAL_MAX_CHROMA,
+    full_share: float = FULL_CONFIDENCE_SHARE,
+) -> Illuminant:
+    """The scene's light from the background around the garment (``garment``: its mask).
+
+    The garment itself is left out: gray world over a blue shirt would call the light blue and
+    "correct" the shirt to grey. Of the background only the pixels that could be a grey or
+    white surface under a moderate cast vote (C*ab under ``max_chroma`` as photographed, L*
+    neither dark nor clipped): a red blanket or a wooden floor is not evidence of the light.
+    ``method`` — the classic statistics-based colour constancy estimates over those pixels:
+
+    * ``gray_world`` (Buchsbaum 1980): their mean is grey;
+    * ``shades_of_gray`` (Finlayson & Trezzi 2004): their Minkowski ``p``-norm is grey;
+    * ``white_patch`` (max-RGB / retinex): their brightest 2 % are white;
+    * ``gray_edge`` (van de Weijer, Gevers & Gijsenij 2007): the ``p``-norm of their
+      derivatives (Gaussian, sigma 1) is grey — edges between surfaces, not the surfaces;
+    * ``none``: daylight, confidence 0.
+
+    Confidence (0..1): the share of the background that voted, relative to ``full_share``,
+    times the cast's plausibility as light (:func:`cast_plausibility`): a camera's auto white
+    balance leaves small casts, along the daylight locus (warm-cool); a stronger or a green or
+    magenta "cast" is more likely a coloured surface."""
+    if method not in ILLUMINANT_METHODS:
+        raise ValueError(f"unknown illuminant {method!r}; use one of {ILLUMINANT_METHODS}")
+    rgb = _check_rgb(rgb)
+    garment = np.asarray(garment, dtype=bool)
+    if garment.shape != rgb.shape[:2]:
+        raise ValueError(f"mask shape {garment.shape} != image shape {rgb.shape[:2]}")
+    if method == "none":
+        return NO_ILLUMINANT
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / EXPOSURE_SAMPLES)))
+    grid, background = rgb[::step, ::step], ~garment[::step, ::step]
+    lab = srgb_to_lab(grid)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    lo, hi = NEUTRAL_L
+    neutral = background & (chroma < max_chroma) & (lab[..., 0] > lo) & (lab[..., 0] < hi)
+    share = float(neutral.sum() / max(int(background.sum()), 1))
+    if neutral.sum() < MIN_GARMENT_PIXELS:
+        return Illuminant((1.0, 1.0, 1.0), 0.0, method, share)
+    lin = srgb_to_linear(grid)
+    white = _white_estimate(lin, neutral, method, p)
+    if white is None or np.any(white <= 0):
+        return Illuminant((1.0, 1.0, 1.0), 0.0, method, share)
+    white = white / linear_to_xyz(white)[1]
+    confidence = min(share / full_share, 1.0)
+    light = Illuminant(tuple(float(v) for v in white), confidence, method, share)
+    return dataclasses.replace(light, confidence=confidence * cast_plausibility(light.cast))
+
+
+def cast_plausibility(cast: tuple[float, float]) -> float:
+    """How plausible (0..1) a colour cast (a*, b*) is as the light rather than a surface: 1 up
+    to half of ``MAX_CAST_CHROMA`` along the daylight locus and half of ``MAX_OFF_LOCUS``
+    across it, falling to 0 at the limits (an ellipse in the a*b* plane)."""
+    along = float(np.dot(cast, _LOCUS))
+    across = float(cast[1] * _LOCUS[0] - cast[0] * _LOCUS[1])
+    radius = np.hypot(along / MAX_CAST_CHROMA, across / MAX_OFF_LOCUS)
+    return float(np.clip(2.0 - 2.0 * radius, 0.0, 1.0))
+
+
+def _white_estimate(
+    lin: np.ndarray, neutral: np.ndarray, method: str, p: float
+) -> np.ndarray | None:
+    """Linear RGB of the light from the ``neutral`` pixels of a linear image (h, w, 3)."""
+    if method == "gray_world":
+        return lin[neutral].mean(axis=0)
+    if method == "shades_of_gray":
+        return (lin[neutral] ** p).mean(axis=0) ** (1.0 / p)
+    if method == "white_patch":
+        px = lin[neutral]
+        bright = px.sum(axis=1) >= np.percentile(px.sum(axis=1), WHITE_PERCENTILE)
+        return px[bright].mean(axis=0)
+    blurred = cv2.GaussianBlur(lin.astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)
+    grad = np.sqrt(gx.astype(np.float64) ** 2 + gy.astype(np.float64) ** 2)
+    # the blur + Sobel reach 4 px: an edge across the garment's outline is no evidence
+    inside = cv2.erode(neutral.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    if inside.sum() < MIN_GARMENT_PIXELS:
+        return None
+    norm = (grad[inside] ** p).mean(axis=0) ** (1.0 / p)
+    return norm if np.all(norm > 1e-6) else None
+
+
 def exposure_gain(
     rgb: np.ndarray,
     percentile: float = WHITE_PERCENTILE,
     target: float = WHITE_LUMINANCE,
     max_gain: float = MAX_EXPOSURE_GAIN,
     max_chroma: float = WHITE_MAX_CHROMA,
+    adaptation: np.ndarray | None = None,
 ) -> float:
     """How much brighter (linear light) the photo must be for its brightest patch — the pixels
     above the ``percentile`` of luminance over the whole crop, garment and background — to be
@@ -165,13 +317,15 @@ def exposure_gain(
     (white-patch retinex) undoes most of that when the brightest thing is a white or grey
     surface (a shirt, a sheet, a tiled floor); a photo whose brightest patch is coloured (a red
     blanket, a painted backdrop) gives no such reference and is left as it is. Never darker,
-    at most ``max_gain``."""
+    at most ``max_gain``. ``adaptation``: a 3x3 linear-RGB white balance applied first (the
+    patch is judged as it looks after it)."""
     rgb = _check_rgb(rgb)
+    adapt = np.eye(3) if adaptation is None else np.asarray(adaptation, dtype=np.float64)
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / EXPOSURE_SAMPLES)))
     sample = rgb[::step, ::step].reshape(-1, 3)  # a grid of pixels: enough for a percentile
-    y = luminance(sample)
+    y = linear_to_xyz(np.clip(srgb_to_linear(sample) @ adapt.T, 0.0, 1.0))[:, 1]
     bright = y >= np.percentile(y, percentile)
-    patch = srgb_to_lab(sample[bright]).mean(axis=0)
+    patch = srgb_to_lab(sample[bright], adapt).mean(axis=0)
     if np.hypot(patch[1], patch[2]) > max_chroma:
         return 1.0
     return float(np.clip(target / max(float(y[bright].min()), 1e-6), 1.0, max_gain))
@@ -397,6 +551,16 @@ class ColourAccuracy:
                 lines.append(f"{c:<8} {self.support[c]:>5} {self.per_colour[c]:>6.1%}")
         lines.append(f"{'overall':<8} {self.total:>5} {self.accuracy:>6.1%}")
         return "\n".join(lines)
+
+    def confusions(self) -> str:
+        """The off-diagonal confusion counts, most frequent first: ``true->answered n, ...``."""
+        pairs = [
+            (int(self.confusion[i, j]), COLOURS[i], COLOURS[j])
+            for i in range(len(COLOURS))
+            for j in range(len(COLOURS))
+            if i != j and self.confusion[i, j]
+        ]
+        return ", ".join(f"{t}->{p} {n}" for n, t, p in sorted(pairs, key=lambda x: -x[0]))
 
 
 def colour_accuracy(
