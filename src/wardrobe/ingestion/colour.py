@@ -6,16 +6,21 @@ largest share first (the primary colour), shares summing to 1 over the *garment*
 1. **Garment pixels only.** The given mask (a segmentation, the generator's), else
    :func:`estimate_foreground`: a border-colour model (below). Mask edges are eroded by one
    pixel: anti-aliased edge pixels blend garment and background.
-2. **Cluster in CIELAB** (sRGB with its real transfer curve, D65): seeded k-means++ on at most
+2. **White balance from the surroundings** (:func:`scene_correction`): the scene's light is
+   estimated from the background pixels that could be grey or white (:func:`estimate_illuminant`:
+   white patch by default; gray world, shades of gray, gray edge), the garment adapted to D65 by
+   a Bradford transform as far as that estimate is trusted, then exposed (:func:`exposure_gain`).
+   Chosen on 92 hand-labelled real *train* photos: 0.717 without, 0.750 with (README).
+3. **Cluster in CIELAB** (sRGB with its real transfer curve, D65): seeded k-means++ on at most
    ``max_samples`` garment pixels drawn at full resolution (never downsampled first: averaging
    pixels of a fine stripe invents a colour that is in neither stripe).
-3. **Merge shades, then name**: clusters closer than ``SHADE_MERGE_DE`` (a shaded solid splits
+4. **Merge shades, then name**: clusters closer than ``SHADE_MERGE_DE`` (a shaded solid splits
    into light and dark clusters) are merged, and each centre is named by
    :mod:`wardrobe.colour_naming` — a palette colour's core keeps its name, elsewhere the vote
    of the nearest colours of public colour-naming data decides (so a pale mint is green and a
    light blue blue, where the old rule, the CIEDE2000-nearest of the 14 palette anchors, still
    ``naming="anchor"``, called them beige and white). Clusters with the same name merge.
-4. :func:`primary_secondary`: primary = largest share; secondary = the next colour when its share
+5. :func:`primary_secondary`: primary = largest share; secondary = the next colour when its share
    is at least ``min_secondary_share`` (0.15).
 
 Foreground estimate, chosen by measurement (``estimate_foreground``): background = pixels close
