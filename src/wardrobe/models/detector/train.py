@@ -152,9 +152,9 @@ class YoloTrainer:
             self.architecture, Path(cfg.paths.data_dir) / "weights"
         )
         yolo = self._build_model()
-        yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
-        if "time" in args:
+        if "time" in args:  # max_time caps max_epochs (ultralytics alone would fill the time)
             yolo.add_callback("on_fit_epoch_end", epoch_cap(int(args["epochs"])))
+        yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
         with offline_checks():
             yolo.train(**args)
         trainer = yolo.trainer
