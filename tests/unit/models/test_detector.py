@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,8 +21,14 @@ from wardrobe import tasks
 from wardrobe.artifacts import BundleError
 from wardrobe.data.deepfashion2_yolo import DeepFashion2YoloData
 from wardrobe.data.formats.deepfashion2 import Df2Item, write_df2_annotation
+from wardrobe.data.real_yolo import RealPhotoYoloData
 from wardrobe.models.detector import Detection, letterbox, load_detector, postprocess
-from wardrobe.models.detector.train import YoloTrainer, lightning_limits, ultralytics_device
+from wardrobe.models.detector.train import (
+    YoloTrainer,
+    epoch_cap,
+    lightning_limits,
+    ultralytics_device,
+)
 from wardrobe.taxonomy import DF2_CLASSES
 
 FILL = {1: (200, 40, 40), 7: (40, 160, 40), 8: (40, 40, 200)}  # three classes, three colours
@@ -103,6 +110,54 @@ def test_max_time_lets_ultralytics_fit_the_epochs(make_cfg):
         cfg, tasks.runtime_settings(cfg), Path("data.yaml"), instantiate(cfg.data)
     )
     assert args["time"] == pytest.approx(0.5)
+
+
+def test_model_imgsz_overrides_the_hardware_profile(make_cfg):
+    cfg = make_cfg("train", ["model=detector", "hardware=a100", "model.imgsz=224"])
+    args = instantiate(cfg.model).train_arguments(
+        cfg, tasks.runtime_settings(cfg), Path("data.yaml"), instantiate(cfg.data)
+    )
+    assert cfg.hardware.detector_imgsz == 640
+    assert args["imgsz"] == 224
+
+
+def test_quickstart_detector_learns_from_real_photos_at_its_own_size(make_cfg):
+    """The quickstart's settings win over the cpu profile's (320 px, batch 16), and make run's
+    cap (a max_time) keeps its 10 epochs as the most it trains."""
+    cfg = make_cfg(
+        "train", ["experiment=quickstart/detector", "hardware=cpu", "trainer.max_time=00:00:10:00"]
+    )
+    data = instantiate(cfg.data)
+    assert isinstance(data, RealPhotoYoloData)
+    args = instantiate(cfg.model).train_arguments(
+        cfg, tasks.runtime_settings(cfg), Path("data.yaml"), data
+    )
+    assert (args["imgsz"], args["batch"], args["nbs"]) == (192, 8, 8)
+    assert (args["epochs"], args["val"], args["time"]) == (10, False, pytest.approx(1 / 6))
+
+
+class _TimeModeTrainer:
+    """What ``epoch_cap`` touches of an ultralytics trainer after its time-mode estimate."""
+
+    def __init__(self, estimated: int, epoch: int) -> None:
+        self.epochs, self.epoch = estimated, epoch
+        self.args = SimpleNamespace(epochs=estimated)
+        self.scheduler = SimpleNamespace(last_epoch=0)
+        self.schedules_for: list[int] = []
+
+    def _setup_scheduler(self) -> None:
+        self.schedules_for.append(self.epochs)
+        self.scheduler = SimpleNamespace(last_epoch=0)
+
+
+def test_max_time_caps_max_epochs_like_lightning():
+    more = _TimeModeTrainer(estimated=14, epoch=2)  # time would allow 14 epochs: keep 9
+    epoch_cap(9)(more)
+    assert (more.epochs, more.args.epochs, more.schedules_for) == (9, 9, [9])
+    assert more.scheduler.last_epoch == 2  # the refitted schedule resumes where it was
+    fewer = _TimeModeTrainer(estimated=5, epoch=2)  # time allows fewer: ultralytics' estimate
+    epoch_cap(9)(fewer)
+    assert (fewer.epochs, fewer.schedules_for) == (5, [])
 
 
 def test_letterbox_and_postprocess_map_boxes_back_to_the_image():

@@ -16,11 +16,14 @@ with ultralytics' own trainer driven by the Hydra config, and exports a bundle t
 
 How the Hydra config drives ultralytics (:meth:`YoloTrainer.train_arguments`):
 
-* ``trainer.max_epochs`` -> ``epochs``; ``trainer.max_time`` -> ``time`` (ultralytics fits the
-  epochs into it); ``trainer.fast_dev_run`` (True = 1 or n batches) -> 1 epoch on n batches of
-  train and val; ``limit_{train,val}_batches`` -> ``fraction=[train, val]``;
+* ``trainer.max_epochs`` -> ``epochs``; ``trainer.max_time`` -> ``time``: ultralytics fits the
+  epochs (and its LR schedule) into it, and :func:`epoch_cap` keeps them at most ``max_epochs``,
+  so, as in Lightning, whichever comes first ends the run (ultralytics' ``time`` alone would
+  train as many epochs as fit); ``trainer.fast_dev_run`` (True = 1 or n batches) -> 1 epoch
+  on n batches of train and val; ``limit_{train,val}_batches`` -> ``fraction=[train, val]``;
   ``limit_val_batches=0`` -> ``val=False`` (only the last epoch is validated).
-* ``hardware.detector_imgsz`` / ``hardware.detector_batch`` (x devices) -> ``imgsz`` / ``batch``;
+* ``model.imgsz`` (or, when null, ``hardware.detector_imgsz``) -> ``imgsz``;
+  ``hardware.detector_batch`` (x devices) -> ``batch``;
   ``data.batch_size`` (the effective batch) -> ``nbs``: ultralytics accumulates gradients up to
   it, so every profile keeps the same effective batch (a per-step batch above it is capped).
 * ``trainer.accelerator``/``devices`` -> ``device`` (``cpu``, ``0``, ``0,1,2,3``: ultralytics
@@ -46,7 +49,7 @@ import contextlib
 import csv
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +91,8 @@ class YoloTrainer:
         optimizer, lr0, patience, close_mosaic, cos_lr, cache, plots: ultralytics train args.
         train_args: any other ultralytics train argument (e.g. ``{mosaic: 0.5, degrees: 5}``).
         opset: ONNX opset of the export (None: ultralytics' choice).
+        imgsz: the training letterbox side (the bundle's inference size too); None: the
+            hardware profile's ``detector_imgsz``.
     """
 
     def __init__(
@@ -104,6 +109,7 @@ class YoloTrainer:
         plots: bool = True,
         train_args: Mapping[str, Any] | None = None,
         opset: int | None = None,
+        imgsz: int | None = None,
     ) -> None:
         self.architecture = str(architecture)
         self.preprocessing = DetectionPreprocessing.from_dict(plain(preprocessing or {}))
@@ -117,6 +123,7 @@ class YoloTrainer:
         self.plots = bool(plots)
         self.train_args = dict(plain(train_args or {}))
         self.opset = opset
+        self.imgsz = None if imgsz is None else int(imgsz)
 
     # ---------------------------------------------------------------------------- run
     def run(
@@ -145,6 +152,8 @@ class YoloTrainer:
             self.architecture, Path(cfg.paths.data_dir) / "weights"
         )
         yolo = self._build_model()
+        if "time" in args:  # max_time caps max_epochs (ultralytics alone would fill the time)
+            yolo.add_callback("on_fit_epoch_end", epoch_cap(int(args["epochs"])))
         yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
         with offline_checks():
             yolo.train(**args)
@@ -194,7 +203,7 @@ class YoloTrainer:
         args: dict[str, Any] = {
             "data": str(data_yaml),
             "epochs": epochs,
-            "imgsz": int(cfg.hardware.detector_imgsz),
+            "imgsz": self.imgsz or int(cfg.hardware.detector_imgsz),
             "batch": batch,
             "nbs": int(data.batch_size),  # the effective batch: ultralytics accumulates to it
             "workers": int(runtime["num_workers"]),
@@ -329,6 +338,21 @@ def max_time_hours(max_time: Any) -> float | None:
         days, hours = float(spec.get("days", 0)), float(spec.get("hours", 0))
         minutes, seconds = float(spec.get("minutes", 0)), float(spec.get("seconds", 0))
     return days * 24 + hours + minutes / 60 + seconds / 3600
+
+
+def epoch_cap(max_epochs: int) -> Callable[[Any], None]:
+    """An ultralytics ``on_fit_epoch_end`` callback for time mode: after each epoch ultralytics
+    re-estimates how many epochs fit in ``time`` (and refits its LR schedule to them); this keeps
+    that number at most ``max_epochs`` and refits the schedule the same way."""
+
+    def cap(trainer: Any) -> None:
+        if trainer.epochs <= max_epochs:
+            return
+        trainer.epochs = trainer.args.epochs = max_epochs
+        trainer._setup_scheduler()
+        trainer.scheduler.last_epoch = trainer.epoch  # as ultralytics does after its estimate
+
+    return cap
 
 
 def _fraction(limit: Any, batch: int, total: int) -> float | int:
