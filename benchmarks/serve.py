@@ -5,8 +5,9 @@ batching on and off, and recommend while photos are being ingested (mixed load).
                                [--max-seconds 120] [--configs 1,8,8:one-queue]
                                [--batch-timeout 0.05] [--mixed-clients 2] [--mixed-requests 200]
 
-For each config (``max_batch_size``, ``:one-queue`` = LitServe's own batched loop, where every
-request waits for the batch it lands in: the design before the light lane) a fresh ``serve.py``
+For each config (``max_batch_size``; ``:one-queue`` = LitServe's own batched loop, where every
+request waits for the batch it lands in: the design before the light lane; ``:nice=N`` = that
+``batch_nice``) a fresh ``serve.py``
 (one worker, embedded stores in a temporary folder, loopback only) is started and driven by HTTP
 clients:
 
@@ -116,8 +117,9 @@ def drive(
 
 
 def run(args: argparse.Namespace, config: str, photos: list[bytes], work: Path) -> list[Phase]:
-    batch = int(config.split(":")[0])
-    one_queue = config.endswith(":one-queue")
+    batch, options = int(config.split(":")[0]), config.split(":")[1:]
+    one_queue = "one-queue" in options
+    nice = next((int(o.split("=")[1]) for o in options if o.startswith("nice=")), None)
     overrides = [
         "host=127.0.0.1",
         "log_level=warning",
@@ -126,6 +128,7 @@ def run(args: argparse.Namespace, config: str, photos: list[bytes], work: Path) 
         f"max_batch_size={batch}",
         f"batch_timeout={args.batch_timeout if batch > 1 else 0.0}",
         f"light_threads={0 if one_queue else args.light_threads}",
+        *([f"batch_nice={nice}"] if nice is not None else []),
     ]
     users = [f"user{u}" for u in range(args.users)]
     log = work / f"serve-{config.replace(':', '-')}.log"
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--configs",
         default="1,8:one-queue,8",
-        help="max_batch_size per server; ':one-queue' = LitServe's own loop (no light lane)",
+        help="max_batch_size per server; ':one-queue': LitServe's own loop; ':nice=N': batch_nice",
     )
     parser.add_argument("--batch-timeout", type=float, default=0.05)
     parser.add_argument("--light-threads", type=int, default=2)
@@ -232,10 +235,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def label(config: str) -> str:
-    batch = int(config.split(":")[0])
-    if batch == 1:
-        return "batch 1 (off)"
-    return f"batch {batch}, " + ("one queue" if config.endswith(":one-queue") else "light lane")
+    batch, options = int(config.split(":")[0]), config.split(":")[1:]
+    name = "batch 1 (off)" if batch == 1 else f"batch {batch}"
+    if "one-queue" in options:
+        return f"{name}, one queue"
+    nice = next((o.split("=")[1] for o in options if o.startswith("nice=")), None)
+    return f"{name}, light lane" + (f" (batch_nice {nice})" if nice is not None else "")
 
 
 if __name__ == "__main__":
