@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, config: str, photos: list[bytes], work: Path) 
     overrides = [
         "host=127.0.0.1",
         "log_level=warning",
-        f"paths.root_dir={work / config.replace(':', '-')}",
+        f"paths.root_dir={work / config.replace(':', '-').replace('=', '')}",
         f"artifacts_dir={Path(args.artifacts).resolve()}",
         f"max_batch_size={batch}",
         f"batch_timeout={args.batch_timeout if batch > 1 else 0.0}",
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace, config: str, photos: list[bytes], work: Path) 
         *([f"batch_nice={nice}"] if nice is not None else []),
     ]
     users = [f"user{u}" for u in range(args.users)]
-    log = work / f"serve-{config.replace(':', '-')}.log"
+    log = work / f"serve-{config.replace(':', '-').replace('=', '')}.log"
     with ServeProcess(overrides, log_path=log) as server:
 
         def ingest(http: httpx.Client, i: int, prefix: str = "p") -> httpx.Response:
