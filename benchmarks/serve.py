@@ -2,22 +2,23 @@
 batching on and off, and recommend while photos are being ingested (mixed load).
 
     python benchmarks/serve.py [--artifacts model_artifacts] [--clients 8] [--requests 48]
-                               [--max-seconds 120] [--configs 1,8,8:one-queue]
+                               [--max-seconds 120] [--configs 1,8:one-queue,8]
                                [--batch-timeout 0.05] [--mixed-clients 2] [--mixed-requests 200]
+                               [--mixed-seconds 30]
 
 For each config (``max_batch_size``; ``:one-queue`` = LitServe's own batched loop, where every
 request waits for the batch it lands in: the design before the light lane; ``:nice=N`` = that
-``batch_nice``) a fresh ``serve.py``
-(one worker, embedded stores in a temporary folder, loopback only) is started and driven by HTTP
-clients:
+``batch_nice``) a fresh ``serve.py`` (one worker, embedded stores in a temporary folder,
+loopback only) is started and driven by HTTP clients:
 
 * **ingest** - ``--clients`` clients ``POST /v1/garments`` (multipart) distinct held-out
   SynthWardrobe scenes, upscaled to ``--side`` px like phone uploads, for ``--users`` users;
 * **recommend** - ``--clients`` clients ``POST /v1/recommend`` for those users;
 * **recommend alone** - ``--mixed-clients`` clients send ``--mixed-requests`` recommends, and
   nothing else runs;
-* **recommend + N ingesting** - the same recommends while ``--clients`` clients ingest without a
-  pause (the **ingest (mixed)** row is what they got done meanwhile). The ratio of the two p95s
+* **recommend + N ingesting** - the same clients send recommends for ``--mixed-seconds`` while
+  ``--clients`` clients ingest without a pause (the **ingest (mixed)** row is what they got done
+  meanwhile). The ratio of the two p95s
   is printed per config (the design's target: at most 2x).
 
 Each phase stops after ``--requests`` requests or ``--max-seconds``, whichever comes first
@@ -166,8 +167,8 @@ def mixed(url: str, args: argparse.Namespace, recommend, ingest) -> list[Phase]:
     )
     background.start()
     time.sleep(2.0)  # every ingest client has a photo in flight
-    try:
-        drive(url, measured, args.mixed_clients, args.mixed_requests, args.max_seconds, recommend)
+    try:  # for --mixed-seconds: several batches of photos run meanwhile
+        drive(url, measured, args.mixed_clients, 10**6, args.mixed_seconds, recommend)
     finally:
         stop.set()
         background.join()
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-timeout", type=float, default=0.05)
     parser.add_argument("--light-threads", type=int, default=2)
     parser.add_argument("--mixed-clients", type=int, default=2, help="recommend clients")
-    parser.add_argument("--mixed-requests", type=int, default=200, help="recommends per phase")
+    parser.add_argument("--mixed-requests", type=int, default=200, help="recommends alone")
+    parser.add_argument("--mixed-seconds", type=float, default=30.0, help="of recommends + ingest")
     parser.add_argument("--users", type=int, default=2)
     parser.add_argument("--side", type=int, default=640)
     args = parser.parse_args(argv)
@@ -222,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{args.clients} concurrent clients ({args.mixed_clients} for the recommend-alone and "
         f"mixed phases), {args.requests} requests per phase ({args.mixed_requests} recommends "
-        f"alone and mixed; at most {args.max_seconds:.0f} s), photos {args.side} px, "
+        f"alone, {args.mixed_seconds:.0f} s of them mixed; at most {args.max_seconds:.0f} s), "
+        f"photos {args.side} px, "
         f"{args.users} users, one worker, batch_timeout {args.batch_timeout} s when batching; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
     )
