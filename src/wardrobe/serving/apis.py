@@ -64,10 +64,6 @@ class WardrobeAPI(ls.LitAPI):
             self.service = build_service(self.cfg, device)
         log.info("worker ready on %s: %s", device, dict(self.service.pipeline.model_versions))
 
-    @property
-    def batched(self) -> bool:
-        return self.max_batch_size > 1
-
     @staticmethod
     def lane(request: Mapping[str, Any]) -> str:
         """Photos are gathered into batches; everything else is answered at once."""
