@@ -22,7 +22,6 @@ request gets an answer other than 2xx or an expected 4xx, or the RSS bound is pa
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import tempfile
@@ -37,28 +36,20 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # also when loaded by path (tests/e2e/test_soak.py)
+
+from photos import noise_photo  # noqa: E402  (benchmarks/photos.py)
 
 from wardrobe.serving.launch import ServeProcess  # noqa: E402
 
 MIX = {"ingest": 40, "recommend": 15, "search": 15, "feedback": 15, "delete": 15}
 EXPECTED_4XX = {404}  # a recommend or feedback racing its own client's delete
-# Measured (2-core CPU machine, tiny test bundles, one worker, RSS summed over serve.py and its
-# 4 children, shared pages counted in each): 3,650 MB idle, 3,750 MB after a minute of soak,
-# 4,199 MB peak during 16 concurrent 12 MP uploads. The bound is that peak plus ~15 %.
+# Measured (2-core CPU machine, one worker, RSS summed over serve.py and its 4 children, shared
+# pages counted in each): tiny test bundles, 3,650 MB idle, 3,750 MB after a minute of soak,
+# 4,199 MB peak during 16 concurrent 12 MP uploads (before the reduced JPEG decode); the
+# real-sized quickstart bundles, 20 minutes of soak, 3,210 -> 3,317 MB, then a peak of 3,695 MB
+# during the 16 uploads. The bound is the higher peak plus ~15 %.
 RSS_BOUND_MB = 4800
-
-
-def photo(seed: int, size: tuple[int, int] = (256, 320)) -> bytes:
-    """A distinct smooth-noise JPEG per seed (``size`` = height, width)."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, size=(8, 10, 3), dtype=np.uint8)
-    image = Image.fromarray(base).resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 @dataclass
@@ -108,7 +99,7 @@ def client_loop(url: str, ledger: Ledger, tally: Tally, stop: threading.Event, s
 def run_op(http: httpx.Client, op: str, ledger: Ledger, rng: random.Random, n: int):
     user = ledger.user
     if op == "ingest":
-        files = {"image": ("p.jpg", photo(n), "image/jpeg")}
+        files = {"image": ("p.jpg", noise_photo(n), "image/jpeg")}
         r = http.post("/v1/garments", files=files, data={"user_id": user})
         if r.status_code == 200:
             ledger.live |= {g["id"] for g in r.json()["garments"]}
@@ -176,7 +167,7 @@ def sample(server: ServeProcess) -> tuple[float, int, int]:
 
 def big_uploads(server: ServeProcess, n: int, bound_mb: float) -> tuple[float, list[int]]:
     """``n`` concurrent 12 MP uploads; the peak RSS (MB) while they run and their statuses."""
-    data = photo(123, size=(3000, 4000))
+    data = noise_photo(123, size=(3000, 4000))
     statuses: list[int] = []
     peak = sample(server)[0]
 

@@ -95,6 +95,65 @@ def test_a_killed_worker_turns_health_503_and_the_server_exits_for_its_superviso
         assert kept <= listed_ids(http)
 
 
+# ---------------------------------------------------------------------------- a stalled worker
+@pytest.mark.timeout(300)
+def test_a_photo_that_waited_past_the_timeout_gets_504_and_the_rest_of_its_batch_is_answered(
+    tiny_bundles, tmp_path
+):
+    """The worker stalls (SIGSTOP: swapping, a long GC pause) with a photo queued; two more
+    arrive just before it resumes and are gathered into a batch with it. The one that waited
+    longer than ``timeout`` gets a 504 that says so and is not stored; the other two are
+    answered and stored; a recommend (light lane) sent during the stall is answered too."""
+    overrides = [keys_override(), "timeout=3", "max_batch_size=8", "batch_timeout=0.5"]
+    answers: dict[str, httpx.Response] = {}
+
+    def send(server: ServeProcess, name: str, seed: int | None) -> None:
+        with server.client(headers=ALICE, timeout=60) as http:
+            if seed is None:
+                answers[name] = http.post("/v1/recommend", json={"k": 3})
+            else:
+                answers[name] = ingest(http, seed, photo_id=name)
+
+    with serving(tmp_path, tiny_bundles, overrides) as server, server.client(headers=ALICE) as http:
+        first = ingest(http, 1)
+        assert first.status_code == 200, first.text
+        worker = int(first.headers["X-Wardrobe-Worker"])
+        threads = []
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            threads.append(threading.Thread(target=send, args=(server, "late", 2)))
+            threads[-1].start()
+            time.sleep(4.5)  # longer than timeout=3
+            for name, seed in (("fresh-a", 3), ("fresh-b", 4), ("recommend", None)):
+                threads.append(threading.Thread(target=send, args=(server, name, seed)))
+                threads[-1].start()
+            time.sleep(1.0)  # they reach the queue
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        for t in threads:
+            t.join(60)
+
+        late = answers["late"]
+        assert late.status_code == 504, late.text
+        assert late.json()["error"]["code"] == "timeout", late.text
+        assert "waited" in late.json()["error"]["message"] and "Retry-After" in late.headers
+        for name in ("fresh-a", "fresh-b"):
+            assert answers[name].status_code == 200, answers[name].text
+            assert answers[name].headers["X-Wardrobe-Batch"] == "2/2"  # gathered together
+        assert answers["recommend"].status_code == 200, answers["recommend"].text
+        stored = listed_ids(http)
+        acknowledged = {
+            g["id"]
+            for r in (first, answers["fresh-a"], answers["fresh-b"])
+            for g in r.json()["garments"]
+        }
+        assert acknowledged <= stored
+        assert not any(i.startswith("late-") for i in stored)  # refused, so nothing written
+        again = ingest(http, 2, photo_id="late")  # sent again, it is stored
+        assert again.status_code == 200, again.text
+        assert {g["id"] for g in again.json()["garments"]} <= listed_ids(http)
+
+
 # ---------------------------------------------------------------------------- disk full
 def _mount_tmpfs(path: Path, size: str) -> str | None:
     """Mount a tmpfs of ``size`` at ``path``; None when mounted, else why not."""

@@ -38,3 +38,36 @@ class EchoAPI(ls.LitAPI):
 
     def encode_response(self, output):
         return output
+
+
+class LaneEchoAPI(EchoAPI):
+    """The same echo on :class:`~wardrobe.serving.litserve_seam.LaneLoop`: ``{"op": "slow",
+    "seconds": s}`` goes to the batch lane and sleeps ``s`` seconds per batch; anything else is
+    answered at once. Every answer says how many requests its ``predict`` call had."""
+
+    def __init__(self, max_batch_size: int = 4, batch_timeout: float = 0.3) -> None:
+        from wardrobe.serving.litserve_seam import LaneLoop
+
+        ls.LitAPI.__init__(
+            self,
+            max_batch_size=max_batch_size,
+            batch_timeout=batch_timeout,
+            api_path=ECHO_PATH,
+            loop=LaneLoop(light_threads=1, batch_nice=5),
+        )
+
+    @staticmethod
+    def lane(request: dict) -> str:
+        from wardrobe.serving.litserve_seam import BATCH_LANE
+
+        return BATCH_LANE if request.get("op") == "slow" else "now"
+
+    @staticmethod
+    def late(waited_s: float) -> Outcome:
+        return Outcome(504, {"late": True, "waited_s": waited_s})
+
+    def predict(self, x):
+        import time
+
+        time.sleep(max((float(r.get("seconds", 0)) for r in x), default=0.0))
+        return [Outcome(200, dict(r), {"X-Batch": str(len(x))}) for r in x]

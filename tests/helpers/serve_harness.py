@@ -4,7 +4,6 @@ tiny bundles, a free loopback port (the process handling is :mod:`wardrobe.servi
 from __future__ import annotations
 
 import contextlib
-import io
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -74,14 +73,21 @@ def serving(
         server.stop()
 
 
-def noise_photo(seed: int, size: tuple[int, int] = (256, 320)) -> bytes:
-    """A distinct valid JPEG per seed (smooth colour noise), for bursts of writes."""
-    import numpy as np
-    from PIL import Image
+def _benchmark_photos():
+    """``benchmarks/photos.py`` (not a package), loaded once by path."""
+    import importlib.util
+    import sys
 
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, size=(8, 10, 3), dtype=np.uint8)
-    image = Image.fromarray(base).resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+    name = "wardrobe_benchmark_photos"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / "photos.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def noise_photo(seed: int, size: tuple[int, int] = (256, 320)) -> bytes:
+    """A distinct valid JPEG per seed (smooth colour noise), for bursts of writes: the one
+    definition is the benchmarks' (``benchmarks/photos.py``), so tests and soak send the same."""
+    return _benchmark_photos().noise_photo(seed, size)

@@ -44,7 +44,7 @@ def garment_thumbnails(
     """:func:`garment_thumbnail` of each box, decoding the photo once (at the scale the
     smallest box needs)."""
     if isinstance(photo, DecodedImage):
-        rgb, scale = photo.rgb, 1.0
+        rgb, scale = photo.rgb, photo.scale
         width, height = photo.width, photo.height
     else:
         rgb, scale, (width, height) = _decode_for(photo, boxes, side)

@@ -18,6 +18,13 @@ How (chosen by measurement, 1000x1000 JPEG q90, one thread, best of 15x10 runs):
   RGBA/LA (alpha flattened onto white). Pillow also reports truncation precisely, so a file
   without its end marker always takes this path (OpenCV would return a half-grey image).
 
+Big photos: a caller that needs fewer pixels (the pipeline works on a copy at most
+``work_side`` px long) passes ``min_size``, and a JPEG at least twice that size is decoded at a
+reduced scale by libjpeg itself (DCT scaling: 1/2, 1/4 or 1/8, OpenCV's ``IMREAD_REDUCED_*`` or
+Pillow's ``draft``), never below ``min_size``: a 12 MP (4032 x 3024) photo for a 1280 px working
+copy is decoded at 2016 x 1512, a quarter of the pixels, and shrunk from there. ``width`` and
+``height`` stay the uploaded photo's (upright) size, so boxes are still reported in its pixels.
+
 Errors: :class:`ImageDecodeError` (a ``ValueError``) with a user-facing ``message`` and a
 machine ``code``; no exception from inside Pillow or OpenCV escapes.
 """
@@ -56,6 +63,15 @@ CORRUPT = "corrupt"
 
 _FAST_MODES = frozenset({"RGB", "L"})
 _CV2_FLAGS = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+# libjpeg's DCT scaling: denominator -> OpenCV's reduced-size bit. The REDUCED_GRAYSCALE_N flags
+# are that bit alone (REDUCED_COLOR_N adds IMREAD_COLOR, BGR), so with IMREAD_COLOR_RGB they
+# give reduced RGB.
+_CV2_REDUCED = {
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
+_TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _PNG_END = b"IEND\xaeB`\x82"
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif"})
 
@@ -74,10 +90,11 @@ class ImageDecodeError(ValueError):
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """An upright 8-bit RGB photo and what we know about its file."""
+    """An upright 8-bit RGB photo and what we know about its file. ``rgb`` has the photo's
+    ``width`` x ``height`` pixels, or fewer when it was decoded at a reduced ``scale``."""
 
-    rgb: np.ndarray = field(repr=False)  # uint8 (height, width, 3), RGB order
-    width: int
+    rgb: np.ndarray = field(repr=False)  # uint8 (height * scale, width * scale, 3), RGB order
+    width: int  # of the upright photo as uploaded
     height: int
     format: str  # "JPEG" | "PNG" | "WEBP"
     source: str  # the file path, or "<bytes>"
@@ -86,19 +103,30 @@ class DecodedImage:
     orientation: int = 1  # EXIF orientation that was applied (1 = none)
     had_alpha: bool = False  # transparency was flattened onto white
     decoder: str = "cv2"  # "cv2" | "pil"
+    reduction: int = 1  # libjpeg's DCT scaling denominator: 1 (full size), 2, 4 or 8
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(height, width)."""
+        """(height, width) of the photo as uploaded."""
         return self.height, self.width
+
+    @property
+    def scale(self) -> float:
+        """Pixels of ``rgb`` per pixel of the uploaded photo (1.0: decoded at full size)."""
+        return self.rgb.shape[1] / self.width
 
 
 def decode_image(
     data: bytes | bytearray | memoryview | str | os.PathLike,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    min_size: tuple[int, int] | None = None,
 ) -> DecodedImage:
     """Decode JPEG/PNG/WebP bytes or a file into an upright RGB :class:`DecodedImage`.
+
+    ``min_size=(long, short)``: the caller needs at most that many pixels on the long and the
+    short side, so a JPEG at least twice as large may be decoded at a reduced scale (never
+    below ``min_size``); None: always the full size.
 
     Raises :class:`ImageDecodeError` with ``code`` one of ``empty``, ``too_large`` (file over
     ``max_bytes``), ``not_found``, ``unreadable``, ``not_an_image``, ``unsupported_format``,
@@ -126,18 +154,23 @@ def decode_image(
     orientation = _orientation(img)
     mode = img.mode
     had_alpha = _has_alpha(img)
+    reduction = _reduction(width, height, min_size) if fmt == "JPEG" else 1
     rgb, decoder = None, "pil"
     if mode in _FAST_MODES and not had_alpha and _ends_intact(raw, fmt):
-        rgb = _decode_cv2(raw, (height, width))
+        rgb = _decode_cv2(raw, (height, width), reduction)
         decoder = "cv2"
     if rgb is None:
+        if reduction > 1:  # libjpeg picks the largest reduction that keeps this size
+            img.draft("RGB", (-(-width // reduction), -(-height // reduction)))
         rgb = _decode_pil(img, truncated=not _ends_intact(raw, fmt))
         decoder = "pil"
+        reduction = round(width / rgb.shape[1])
     rgb = _apply_orientation(rgb, orientation)
+    upright = (height, width) if orientation in _TRANSPOSED else (width, height)
     return DecodedImage(
         rgb=rgb,
-        width=int(rgb.shape[1]),
-        height=int(rgb.shape[0]),
+        width=int(upright[0]),
+        height=int(upright[1]),
         format=fmt,
         source=source,
         n_bytes=len(raw),
@@ -145,7 +178,20 @@ def decode_image(
         orientation=orientation,
         had_alpha=had_alpha,
         decoder=decoder,
+        reduction=reduction,
     )
+
+
+def _reduction(width: int, height: int, min_size: tuple[int, int] | None) -> int:
+    """The largest DCT scaling denominator (8, 4, 2; else 1) that keeps the decoded photo at
+    least ``min_size`` = (long, short) pixels."""
+    if min_size is None:
+        return 1
+    long, short = max(width, height), min(width, height)
+    for denominator in (8, 4, 2):
+        if -(-long // denominator) >= min_size[0] and -(-short // denominator) >= min_size[1]:
+            return denominator
+    return 1
 
 
 def _megapixels(n: int) -> str:
@@ -265,14 +311,17 @@ def _ends_intact(raw: bytes, fmt: str) -> bool:
 
 
 # ---- pixels ----------------------------------------------------------------------------------
-def _decode_cv2(raw: bytes, shape: tuple[int, int]) -> np.ndarray | None:
-    """OpenCV fast path; ``None`` when it fails or disagrees with the header (Pillow retries)."""
+def _decode_cv2(raw: bytes, shape: tuple[int, int], reduction: int = 1) -> np.ndarray | None:
+    """OpenCV fast path, at ``1/reduction`` of the size (libjpeg rounds up); ``None`` when it
+    fails or disagrees with the header (Pillow retries)."""
+    flags = _CV2_FLAGS | _CV2_REDUCED.get(reduction, 0)
+    expected = tuple(-(-side // reduction) for side in shape)
     try:
-        rgb = cv2.imdecode(np.frombuffer(raw, np.uint8), _CV2_FLAGS)
+        rgb = cv2.imdecode(np.frombuffer(raw, np.uint8), flags)
     except cv2.error as exc:
         log.debug("cv2.imdecode failed: %r", exc)
         return None
-    if rgb is None or rgb.shape != (*shape, 3) or rgb.dtype != np.uint8:
+    if rgb is None or rgb.shape != (*expected, 3) or rgb.dtype != np.uint8:
         return None
     return rgb
 

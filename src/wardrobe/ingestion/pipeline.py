@@ -233,7 +233,7 @@ class IngestionPipeline:
                 sha = hashlib.sha256(raw).hexdigest()
                 photo_id = check_photo_id(photo_id) if photo_id else sha[:16]
                 with self.timer("decode"):
-                    image = decode_image(raw, self.settings.max_pixels, self.settings.max_bytes)
+                    image = self._decode(raw)
                 image = replace(image, source=source)
             except ImageDecodeError as err:
                 results[i] = PhotoResult(photo_id, None, False, IngestError(err.code, err.message))
@@ -254,6 +254,12 @@ class IngestionPipeline:
                 continue
             photos.append(_Photo(i, photo_id, sha, image, rgb, list(report.warnings)))
         return results, photos
+
+    def _decode(self, raw: bytes) -> DecodedImage:
+        """Decode at the size the working copy needs: a big JPEG at a reduced scale."""
+        t = self.thresholds
+        needed = (self.settings.work_side, max(t.min_side, t.blur_reference_side))
+        return decode_image(raw, self.settings.max_pixels, self.settings.max_bytes, needed)
 
     def _detect(self, photos: list[_Photo]) -> None:
         s = self.settings
@@ -364,7 +370,7 @@ class IngestionPipeline:
         """The embedding of a query photo: its most confident garment's crop, else the whole
         photo. Raises :class:`ImageDecodeError` for an unusable photo."""
         raw, _ = _read(upload, self.settings.max_bytes)
-        image = decode_image(raw, self.settings.max_pixels, self.settings.max_bytes)
+        image = self._decode(raw)
         photo = _Photo(0, "query", "", image, working_copy(image.rgb, self.settings.work_side), [])
         self._detect([photo])
         return self.models.embed_crops(photo.crops[:1])[0]

@@ -114,7 +114,11 @@ def build_server(cfg: DictConfig | Mapping[str, Any]):
     except (ExposureError, ValueError) as err:
         raise ConfigError(str(err)) from None
     api = WardrobeAPI(
-        plain, max_batch_size=plain["max_batch_size"], batch_timeout=plain["batch_timeout"]
+        plain,
+        max_batch_size=plain["max_batch_size"],
+        batch_timeout=plain["batch_timeout"],
+        light_threads=int(plain.get("light_threads", 2)),
+        batch_nice=int(plain.get("batch_nice", 10)),
     )
     server = ls.LitServer(
         api,

@@ -28,8 +28,7 @@ class InProcessDispatch:
     def _run(self, request: dict[str, Any]) -> Outcome:
         with self._lock:
             x = self.api.decode_request(request)
-            y = self.api.predict([x] if self.api.batched else x)
-            return self.api.encode_response(y[0] if self.api.batched else y)
+            return self.api.encode_response(self.api.predict([x])[0])
 
     async def __call__(self, request: dict[str, Any]) -> Outcome:
         return await asyncio.to_thread(self._run, request)

@@ -470,6 +470,8 @@ def service_info(cfg: Mapping[str, Any]) -> dict[str, Any]:
         "batching": {
             "max_batch_size": int(cfg["max_batch_size"]),
             "batch_timeout": float(cfg["batch_timeout"]),
+            "light_threads": int(cfg.get("light_threads", 2)),  # 0: one queue (LitServe's loop)
+            "batch_nice": int(cfg.get("batch_nice", 10)),
         },
         "auth": bool((cfg.get("auth") or {}).get("api_keys")),
     }

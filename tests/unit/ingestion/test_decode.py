@@ -270,3 +270,69 @@ def test_real_photos_decode(package_photo, name, size):
     out = decode_image(package_photo(name))
     assert (out.width, out.height) == size and out.format == "JPEG"
     assert out.rgb.shape == (size[1], size[0], 3) and out.rgb.std() > 20
+
+
+# ---- reduced decoding of big photos (libjpeg DCT scaling) -------------------------------------
+WORK = (1280, 512)  # what the pipeline asks for: its working copy's long side, the quality floor
+
+
+def phone_photo(width: int = 4032, height: int = 3024, seed: int = 0) -> np.ndarray:
+    """A 12 MP-like scene: smooth colour regions with edges and fine texture on top."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
+    arr = cv2.resize(base, (width, height), interpolation=cv2.INTER_NEAREST)
+    arr = cv2.GaussianBlur(arr, (0, 0), 6)
+    texture = rng.normal(0, 12, (height // 4, width // 4, 1))
+    texture = cv2.resize(texture, (width, height), interpolation=cv2.INTER_LINEAR)[..., None]
+    return np.clip(arr + texture, 0, 255).astype(np.uint8)
+
+
+def test_a_12_mp_jpeg_decodes_at_half_size_and_matches_a_full_decode_shrunk():
+    from wardrobe.ingestion.pipeline import working_copy
+
+    data = encode(phone_photo(), "JPEG", quality=90)
+    full = decode_image(data)
+    reduced = decode_image(data, min_size=WORK)
+    assert (reduced.reduction, reduced.decoder) == (2, "cv2")
+    assert reduced.rgb.shape == (1512, 2016, 3) and reduced.scale == 0.5
+    assert (reduced.width, reduced.height) == (full.width, full.height) == (4032, 3024)
+    # what every stage then works on: the 1280 px working copy, from either decode
+    a, b = working_copy(full.rgb, 1280), working_copy(reduced.rgb, 1280)
+    assert a.shape == b.shape == (960, 1280, 3)
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.mean() < 1.0 and np.percentile(diff, 99.9) <= 8, (diff.mean(), diff.max())
+
+
+def test_reduction_never_goes_below_what_the_caller_needs():
+    data = encode(phone_photo(2400, 1800), "JPEG", quality=85)  # < 2x of 1280: full size
+    assert decode_image(data, min_size=WORK).reduction == 1
+    big = encode(phone_photo(6000, 1100), "JPEG", quality=85)  # panorama: the short side decides
+    out = decode_image(big, min_size=WORK)
+    assert out.reduction == 2 and min(out.rgb.shape[:2]) >= 512 and max(out.rgb.shape[:2]) >= 1280
+    assert decode_image(big, min_size=(700, 130)).reduction == 8
+    assert decode_image(encode(phone_photo(), "PNG"), min_size=WORK).reduction == 1  # JPEG only
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_reduced_decode_keeps_the_exif_orientation(orientation):
+    arr = red_over_blue(3000, 4000)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(arr, "JPEG", quality=90, exif=exif.tobytes())
+    out = decode_image(data, min_size=WORK)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+    assert out.reduction == 2 and out.orientation == orientation
+    assert (out.height, out.width) == expected.shape[:2]  # upright, as uploaded
+    assert out.rgb.shape[:2] == (expected.shape[0] // 2, expected.shape[1] // 2)
+    shrunk = cv2.resize(expected, out.rgb.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(int) - out.rgb.astype(int)).mean() < 2.0
+
+
+def test_reduced_decode_of_a_cmyk_jpeg_goes_through_pillow_draft():
+    rgb = phone_photo(3200, 2400)
+    data = encode(Image.fromarray(rgb).convert("CMYK"), "JPEG", quality=92)
+    full = decode_image(data)
+    out = decode_image(data, min_size=WORK)
+    assert (out.decoder, out.reduction, out.rgb.shape) == ("pil", 2, (1200, 1600, 3))
+    shrunk = cv2.resize(full.rgb, (1600, 1200), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(int) - out.rgb.astype(int)).mean() < 2.0

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from litserve.utils import wrap_litserve_start
 
-from tests.helpers.echo_litapi import ECHO_PATH, EchoAPI
+from tests.helpers.echo_litapi import ECHO_PATH, EchoAPI, LaneEchoAPI
 from wardrobe.serving.errors import Outcome
 from wardrobe.serving.litserve_seam import WorkerDispatch, drop_routes, worker_count, workers_down
 
@@ -32,8 +32,11 @@ def probe_server(max_batch_size: int = 1) -> tuple[ls.LitServer, EchoAPI]:
 
 
 def add_probe_route(server: ls.LitServer, dispatch: WorkerDispatch) -> None:
-    async def probe(op: str, status: int = 200) -> dict:
-        outcome = await dispatch({"op": op, "status": status})
+    async def probe(op: str, status: int = 200, seconds: float = 0.0, tag: str = "") -> dict:
+        request = {"op": op, "status": status}
+        if op == "slow":
+            request |= {"seconds": seconds, "tag": tag}
+        outcome = await dispatch(request)
         assert isinstance(outcome, Outcome), f"{VERSION}: the worker's object changed type"
         return {"status": outcome.status, "body": outcome.body, "headers": outcome.headers}
 
@@ -68,3 +71,46 @@ def test_a_payload_goes_to_the_worker_and_back_unchanged(max_batch_size):
         # an HTTPException raised in the worker keeps its status on the way back
         failed = client.get("/probe", params={"op": "fail", "status": 409})
         assert failed.status_code == 409, f"{VERSION}: {failed.text}"
+
+
+@pytest.mark.timeout(180)
+def test_the_lane_loop_answers_short_requests_beside_a_batch_and_late_ones_alone():
+    """LaneLoop in a real worker: an echo sent while a slow batch runs is answered before that
+    batch ends; a batch-lane request that waited past the timeout gets the API's late answer
+    while the request gathered with it is answered."""
+    import threading
+    import time
+
+    api = LaneEchoAPI()
+    server = ls.LitServer(api, accelerator="cpu", devices=1, workers_per_device=1, timeout=2.5)
+    drop_routes(server, (ECHO_PATH, "/info"))
+    add_probe_route(server, WorkerDispatch(server, api, timeout=60))
+    done: dict[str, tuple[float, dict]] = {}
+
+    def send(client: TestClient, name: str, **params) -> None:
+        r = client.get("/probe", params=params)
+        done[name] = (time.monotonic(), r.json())
+
+    with wrap_litserve_start(server) as started, TestClient(started.app) as client:
+        assert client.get("/probe", params={"op": "echo"}).status_code == 200, VERSION
+        slow = threading.Thread(
+            target=send, args=(client, "slow"), kwargs={"op": "slow", "seconds": 4, "tag": "s"}
+        )
+        slow.start()
+        time.sleep(0.5)  # the slow batch is running
+        late = threading.Thread(
+            target=send, args=(client, "late"), kwargs={"op": "slow", "tag": "a"}
+        )
+        late.start()
+        send(client, "echo", op="echo")  # the light lane, while the batch sleeps
+        time.sleep(2.5)
+        send(client, "fresh", op="slow", tag="b")  # joins the late one's batch, 1 s before it
+        slow.join(30)
+        late.join(30)
+    assert done["echo"][0] < done["slow"][0], f"{VERSION}: the echo waited for the batch"
+    assert done["echo"][1]["status"] == 200, VERSION
+    assert done["late"][1]["status"] == 504 and done["late"][1]["body"]["late"], VERSION
+    assert done["late"][1]["body"]["waited_s"] > 2.5, VERSION
+    fresh = done["fresh"][1]
+    assert fresh["status"] == 200 and fresh["body"]["tag"] == "b", VERSION
+    assert fresh["headers"]["X-Batch"] == "1", VERSION  # the late one was left out of it
