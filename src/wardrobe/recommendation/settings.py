@@ -103,6 +103,9 @@ class SearchSettings(_Settings):
     max_step_candidates: int = Field(256, ge=1)  # later slots: garments tried per step at most
     max_accessories: int = Field(1, ge=0, le=2)
     candidate_pool: int = Field(96, ge=1)  # complete outfits re-scored with the learned net
+    # the learned net also scores every partial outfit the beam grows (complementary-item
+    # retrieval at each step), not only the final pool
+    learned_in_beam: bool = True
     pool_item_repeats: int = Field(12, ge=1)  # times one garment may appear in that pool
 
 

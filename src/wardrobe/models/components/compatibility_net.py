@@ -31,6 +31,8 @@ from typing import Any
 import torch
 from torch import nn
 
+POOLINGS = ("mean", "cls")
+
 
 class OutfitCompatibilityNet(nn.Module):
     """Outfit compatibility: ``features [B, N, D]`` + ``padding_mask [B, N]`` -> logits ``[B]``.
@@ -40,6 +42,8 @@ class OutfitCompatibilityNet(nn.Module):
         d_model, nhead, num_layers, dim_feedforward, dropout: the ``TransformerEncoder``.
         max_items: pad length of the training outfits (metadata for serving).
         head_hidden, head_dropout: the MLP head ``d_model -> head_hidden -> 1``.
+        pooling: ``mean`` (masked mean of the item outputs) or ``cls`` (a learned outfit token
+            that attends to the items, as OutfitTransformer; padding never reaches it).
     """
 
     def __init__(
@@ -53,10 +57,13 @@ class OutfitCompatibilityNet(nn.Module):
         max_items: int = 8,
         head_hidden: int = 64,
         head_dropout: float = 0.2,
+        pooling: str = "mean",
     ) -> None:
         super().__init__()
         if d_model % nhead:
             raise ValueError(f"d_model={d_model} must be divisible by nhead={nhead}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self._config = {
             "feature_dim": int(feature_dim),
             "d_model": int(d_model),
@@ -67,7 +74,11 @@ class OutfitCompatibilityNet(nn.Module):
             "max_items": int(max_items),
             "head_hidden": int(head_hidden),
             "head_dropout": float(head_dropout),
+            "pooling": pooling,
         }
+        self.pooling = pooling
+        # the CLS token: a learned outfit slot that attends to the items (OutfitTransformer)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d_model)) if pooling == "cls" else None
         self.feature_dim, self.max_items = int(feature_dim), int(max_items)
         self.input_norm = nn.LayerNorm(feature_dim)
         self.item_proj = nn.Linear(feature_dim, d_model)
@@ -109,15 +120,23 @@ class OutfitCompatibilityNet(nn.Module):
         padding_mask = padding_mask.to(device=features.device, dtype=torch.bool)
         if padding_mask.shape != (batch, length):
             raise ValueError(f"padding_mask must be [{batch}, {length}], got {padding_mask.shape}")
+        return self.head(self.encode(features, padding_mask)).squeeze(-1)
+
+    def encode(self, features: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The pooled outfit vector ``[B, d_model]`` (``forward``'s head input)."""
         real = ~padding_mask
         empty = ~real.any(dim=1)
         x = features.masked_fill(padding_mask.unsqueeze(-1), 0.0)
         x = self.item_proj(self.input_norm(x))
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(len(x), -1, -1).to(x.dtype), x], dim=1)
+            cls_pad = torch.zeros(len(x), 1, dtype=torch.bool, device=x.device)
+            x = self.transformer(x, src_key_padding_mask=torch.cat([cls_pad, padding_mask], 1))
+            return x[:, 0]
         # An empty row attends to its (zero) first slot instead of to nothing (NaN).
         attn_mask = padding_mask.clone()
         attn_mask[:, 0] &= ~empty
         x = self.transformer(x, src_key_padding_mask=attn_mask)
         x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
         count = real.sum(dim=1, keepdim=True).clamp(min=1).to(x.dtype)
-        pooled = x.sum(dim=1) / count
-        return self.head(pooled).squeeze(-1)
+        return x.sum(dim=1) / count
