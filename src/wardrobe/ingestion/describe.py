@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from wardrobe.artifacts import read_meta
 from wardrobe.data.garment_features import feature_dim, garment_caption, garment_features
 from wardrobe.data.item_features import (
     GARMENTS,
@@ -119,13 +120,32 @@ def garment_encoder(
 ) -> FeatureEncoder:
     """The ``garments`` encoder of ``spec``: item images -> feature vectors of their records."""
     resolved = resolve_encoder_spec(spec)
-    settings = settings or IngestSettings(backend="torch")
-    models = IngestionModels.load(resolved["path"], backend=settings.backend, detector=False)
+    settings = settings or IngestSettings()  # onnx: the faster backend (benchmarks/ingest.py)
     parts = resolved["parts"]
-    dim = feature_dim(parts, models.embedding_dim)
+    clip = read_meta(Path(resolved["path"]) / "clip")
+    dim = feature_dim(parts, int(clip["net"]["embed_dim"]))
+    loaded: list[IngestionModels] = []
+
+    def _models() -> IngestionModels:  # loaded only when something is not cached
+        if not loaded:
+            loaded.append(
+                IngestionModels.load(resolved["path"], backend=settings.backend, detector=False)
+            )
+        return loaded[0]
 
     def encode(paths: Sequence[Path]) -> tuple[torch.Tensor, list[int]]:
-        described, unreadable = describe_images(models, paths, settings)
+        folders = {Path(p).parent for p in paths}
+        if len(folders) == 1:  # a catalogue folder: its records are cached for any feature set
+            ids, every = describe_catalogue(folders.pop(), resolved["path"], settings=settings)
+            where = {item: k for k, item in enumerate(ids)}
+            unreadable = [i for i, p in enumerate(paths) if Path(p).stem not in where]
+            take = [where[Path(p).stem] for p in paths if Path(p).stem in where]
+            described = Described(
+                [every.records[k] for k in take], every.image_embeddings[take],
+                every.text_embeddings[take],
+            )  # fmt: skip
+        else:
+            described, unreadable = describe_images(_models(), paths, settings)
         rows = garment_features(
             described.records, parts, described.image_embeddings, described.text_embeddings
         )
@@ -152,9 +172,10 @@ def describe_catalogue(
     cache_dir: str | Path | None = None,
     settings: IngestSettings | None = None,
 ) -> tuple[list[str], Described]:
-    """Item ids (the ``*.jpg`` stems of ``images_dir``, sorted) and their :class:`Described`,
-    cached in ``cache_dir`` (default ``<images_dir>/../features``) under the models' weights and
-    the images' sizes and times: a second call reads the file."""
+    """Item ids (the ``*.jpg`` stems of ``images_dir``, sorted; unreadable images left out and
+    logged) and their :class:`Described`, cached in ``cache_dir`` (default
+    ``<images_dir>/../features``) under the models' weights and the images' sizes and times: a
+    second call reads the file."""
     images_dir = Path(images_dir)
     paths = sorted(images_dir.glob("*.jpg"))
     ids = [p.stem for p in paths]
@@ -164,16 +185,19 @@ def describe_catalogue(
     cache = Path(cache_dir or images_dir.parent / "features") / f"records-{key}.npz"
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)
+        ids = [str(i) for i in z["ids"]] if "ids" in z else ids
         return ids, Described(json.loads(str(z["records"])), z["image"], z["text"])
-    settings = settings or IngestSettings(backend="torch")
+    settings = settings or IngestSettings()  # onnx: the faster backend (benchmarks/ingest.py)
     models = IngestionModels.load(artifacts_dir, backend=settings.backend, detector=False)
     described, bad = describe_images(models, paths, settings)
     if bad:
-        raise ValueError(f"unreadable item images in {images_dir}: {[ids[b] for b in bad][:5]}")
+        log.warning("%d unreadable item images in %s left out", len(bad), images_dir)
+    ids = [item for k, item in enumerate(ids) if k not in set(bad)]
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(
         tmp,
+        ids=np.array(ids),
         records=json.dumps(described.records),
         image=described.image_embeddings,
         text=described.text_embeddings,

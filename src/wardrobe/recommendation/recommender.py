@@ -246,7 +246,10 @@ class Recommender:
         )
         if self._learned_usable(index) and self.settings.search.learned_in_beam:
             scorer.learned = self.learned
-        return _Search(user_id, index, constraints, resolved, plans, scorer, prefs, text, int(k))
+        before = 0 if self.learned is None else self.learned.evaluated
+        return _Search(
+            user_id, index, constraints, resolved, plans, scorer, prefs, text, int(k), before
+        )
 
     def _learned_total(
         self, search: _Search, outfits: list[list[int]], parts: dict[str, np.ndarray]
@@ -255,8 +258,8 @@ class Recommender:
         (already there when the search ran it)."""
         if "learned" not in parts and self._learned_usable(search.index):
             parts["learned"] = self.learned.score(search.index, outfits)
-        if "learned" in parts:
-            self.last_stats["learned"] += len(outfits)
+        if self.learned is not None:  # outfits the net scored, in the beam and after it
+            self.last_stats["learned"] = self.learned.evaluated - search.learned_before
         return self._objective(parts)
 
     def _learned_usable(self, index: WardrobeIndex) -> bool:
@@ -415,6 +418,7 @@ class _Search:
     prefs: personalization.PreferenceState
     text: str | None
     k: int
+    learned_before: int = 0  # the learned scorer's count of scored outfits before this request
 
 
 def _diverse_pool(ranked: list, groups: list[OutfitState], settings: RecommendSettings) -> list:

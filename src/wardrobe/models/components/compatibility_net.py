@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-POOLINGS = ("mean", "cls")
+POOLINGS = ("mean", "cls", "stats")
 
 
 class OutfitCompatibilityNet(nn.Module):
@@ -42,8 +42,11 @@ class OutfitCompatibilityNet(nn.Module):
         d_model, nhead, num_layers, dim_feedforward, dropout: the ``TransformerEncoder``.
         max_items: pad length of the training outfits (metadata for serving).
         head_hidden, head_dropout: the MLP head ``d_model -> head_hidden -> 1``.
-        pooling: ``mean`` (masked mean of the item outputs) or ``cls`` (a learned outfit token
-            that attends to the items, as OutfitTransformer; padding never reaches it).
+        pooling: ``mean`` (masked mean of the item outputs), ``cls`` (a learned outfit token
+            that attends to the items, as OutfitTransformer; padding never reaches it) or
+            ``stats`` (mean, max and min of the item outputs: spreads and shared properties).
+        norm_first: pre-norm encoder layers (train stably at higher learning rates; the
+            post-norm default stalled at the class prior on SynthWardrobe, see the README).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class OutfitCompatibilityNet(nn.Module):
         head_hidden: int = 64,
         head_dropout: float = 0.2,
         pooling: str = "mean",
+        norm_first: bool = False,
     ) -> None:
         super().__init__()
         if d_model % nhead:
@@ -75,6 +79,7 @@ class OutfitCompatibilityNet(nn.Module):
             "head_hidden": int(head_hidden),
             "head_dropout": float(head_dropout),
             "pooling": pooling,
+            "norm_first": bool(norm_first),
         }
         self.pooling = pooling
         # the CLS token: a learned outfit slot that attends to the items (OutfitTransformer)
@@ -88,14 +93,16 @@ class OutfitCompatibilityNet(nn.Module):
             dim_feedforward=dim_feedforward,
             dropout=dropout,
             batch_first=True,
+            norm_first=norm_first,
         )
         # No nested-tensor fast path: it needs a mask with a real item in every row and gives
         # results that differ (slightly) from the padded path; outfits are short anyway.
         self.transformer = nn.TransformerEncoder(
             layer, num_layers=num_layers, enable_nested_tensor=False
         )
+        pooled = 3 * d_model if pooling == "stats" else d_model
         self.head = nn.Sequential(
-            nn.Linear(d_model, head_hidden),
+            nn.Linear(pooled, head_hidden),
             nn.ReLU(),
             nn.Dropout(head_dropout),
             nn.Linear(head_hidden, 1),
@@ -139,4 +146,13 @@ class OutfitCompatibilityNet(nn.Module):
         x = self.transformer(x, src_key_padding_mask=attn_mask)
         x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
         count = real.sum(dim=1, keepdim=True).clamp(min=1).to(x.dtype)
-        return x.sum(dim=1) / count
+        mean = x.sum(dim=1) / count
+        if self.pooling != "stats":
+            return mean
+        # max and min over the real items: the spread of a value and what every item shares
+        # (formality range, common seasons) are maxima and minima, which a mean blurs
+        pad = padding_mask.unsqueeze(-1)
+        high = x.masked_fill(pad, float("-inf")).amax(dim=1)
+        low = x.masked_fill(pad, float("inf")).amin(dim=1)
+        high, low = (v.masked_fill(empty.unsqueeze(-1), 0.0) for v in (high, low))
+        return torch.cat([mean, high, low], dim=1)
