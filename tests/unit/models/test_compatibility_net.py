@@ -93,8 +93,9 @@ def test_wrong_feature_size_fails_loudly():
         tiny_net()(torch.randn(2, 3, DIM + 1))
 
 
-def test_cls_pooling_is_padding_and_order_invariant_and_trains_every_parameter():
-    net = tiny_net(pooling="cls").eval()
+@pytest.mark.parametrize("pooling", ["cls", "stats"])
+def test_other_poolings_are_padding_and_order_invariant_and_train_every_parameter(pooling):
+    net = tiny_net(pooling=pooling, norm_first=True).eval()
     x, mask = batch(pad_to=5)
     reference = net(x, mask)
     extra = torch.full((3, 2, DIM), float("nan"))
@@ -107,7 +108,9 @@ def test_cls_pooling_is_padding_and_order_invariant_and_trains_every_parameter()
     net(x, mask).pow(2).sum().backward()
     assert all(p.grad is not None and p.grad.any() for p in net.parameters())
     rebuilt = hydra.utils.instantiate(net.config)
-    assert rebuilt.pooling == "cls" and rebuilt.cls_token is not None
+    assert rebuilt.pooling == pooling and (rebuilt.cls_token is not None) == (pooling == "cls")
+    empty = torch.ones(1, 4, dtype=torch.bool)  # a fully padded row stays finite
+    assert torch.isfinite(net.eval()(torch.randn(1, 4, DIM), empty)).all()
 
 
 def test_unknown_pooling_fails_loudly():
