@@ -344,7 +344,8 @@ def test_learned_only_search_is_steered_by_the_net(repo, seed):
     by the rules alone (the net re-scoring only its final pool) finds worse outfits for it."""
     put_synthetic(repo, "u", 40, seed)
     blend = {"rules": 0.0, "learned": 1.0, "text": 0.5}
-    settings = RecommendSettings.model_validate({"blend": blend})
+    search = {"learned_in_beam": True}
+    settings = RecommendSettings.model_validate({"blend": blend, "search": search})
     rec = Recommender(repo, settings, compatibility=random_bundle(), clip_weights_sha256=CLIP_SHA)
     top = rec.recommend("u", k=1).outfits[0]
     assert rec.last_stats["learned"] > settings.search.candidate_pool
