@@ -26,11 +26,12 @@ def _overrides(model: str, synth: Path, artifacts: Path) -> list[str]:
             "trainer.fast_dev_run=true",
         ]
     extra = []
-    if model == "compatibility":  # served features: the CLIP bundle's image embeddings
+    if model == "compatibility":  # served features: what the store holds of each garment
+        parts = "[image, text, category, slot, colour, formality, season, pattern, fit, style]"
         extra = [
             "~model.preprocessing.encoder",
-            "+model.preprocessing.encoder={kind: bundle, path: " + str(artifacts / "clip") + "}",
-            "model.net.feature_dim=256",
+            f"+model.preprocessing.encoder={{kind: garments, path: {artifacts}, parts: {parts}}}",
+            "model.net.feature_dim=613",
         ]
     return [*tiny_train_overrides(model, synth), *_FAST, *extra]
 

@@ -11,6 +11,10 @@ made by a frozen image encoder. An *encoder spec* (a plain dict, recorded in the
 * ``{"kind": "bundle", "path": "model_artifacts/clip"}``: the image tower of a trained bundle
   (e.g. our CLIP model): its net's ``encode_image`` on images prepared with the bundle's own
   preprocessing.
+* ``{"kind": "garments", "path": "model_artifacts", "parts": [...]}``: what serving knows of a
+  stored garment, made from the item image by the ingestion models (classifier, tagger, colour
+  extractor, CLIP image and text towers) and turned into a vector by
+  :func:`wardrobe.data.garment_features.garment_features` (``parts`` = the feature set).
 
 This module owns the spec, the cache file and the batched encoding; it builds no encoder. The
 caller hands one in: :func:`wardrobe.models.feature_encoder.build_feature_encoder` (the
@@ -47,14 +51,17 @@ from safetensors.torch import save_file
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from wardrobe.data.formats.report import SkipReport
 from wardrobe.artifacts import read_meta
+from wardrobe.data.formats.report import SkipReport
+from wardrobe.data.garment_features import DEFAULT_PARTS, check_parts
 from wardrobe.hparams import plain
 from wardrobe.preprocessing import check_preprocessing
 
 log = logging.getLogger(__name__)
 
-BACKBONE, BUNDLE = "backbone", "bundle"
+BACKBONE, BUNDLE, GARMENTS = "backbone", "bundle", "garments"
+# the bundles whose outputs make a garment's record and embeddings (kind ``garments``)
+GARMENT_MODELS = ("classifier", "tagger", "clip")
 # The default encoder: offline ImageNet EfficientNet-Lite0 on the whole 128 px item image
 # ([-1, 1] inputs, as its TF weights expect; no crop, the garment fills the image).
 DEFAULT_ENCODER: Mapping[str, Any] = {
@@ -94,7 +101,22 @@ def resolve_encoder_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
         if unknown:
             raise ValueError(f"encoder: unknown keys {sorted(unknown)} for kind={BUNDLE!r}")
         return {"kind": BUNDLE, "path": str(spec["path"])}
-    raise ValueError(f"encoder kind must be {BACKBONE!r} or {BUNDLE!r}, got {kind!r}")
+    if kind == GARMENTS:
+        if not spec.get("path"):
+            raise ValueError("encoder kind='garments' needs `path` (the model_artifacts/ folder)")
+        unknown = set(spec) - {"kind", "path", "parts"}
+        if unknown:
+            raise ValueError(f"encoder: unknown keys {sorted(unknown)} for kind={GARMENTS!r}")
+        parts = check_parts(spec.get("parts") or DEFAULT_PARTS)
+        return {"kind": GARMENTS, "path": str(spec["path"]), "parts": list(parts)}
+    raise ValueError(f"encoder kind must be {BACKBONE!r}, {BUNDLE!r} or {GARMENTS!r}, got {kind!r}")
+
+
+def garment_model_shas(spec: Mapping[str, Any]) -> dict[str, str]:
+    """``weights_sha256`` of each bundle a ``garments`` encoder spec reads (classifier, tagger,
+    clip under its ``path``)."""
+    root = Path(resolve_encoder_spec(spec)["path"])
+    return {name: read_meta(root / name)["weights_sha256"] for name in GARMENT_MODELS}
 
 
 def encoder_id(spec: Mapping[str, Any] | None) -> str:
@@ -104,6 +126,12 @@ def encoder_id(spec: Mapping[str, Any] | None) -> str:
     if resolved["kind"] == BUNDLE:
         # The bundle's weights, not its path, decide the features.
         identity = {"kind": BUNDLE, "weights_sha256": read_meta(resolved["path"])["weights_sha256"]}
+    elif resolved["kind"] == GARMENTS:
+        identity = {
+            "kind": GARMENTS,
+            "parts": resolved["parts"],
+            "weights_sha256": garment_model_shas(resolved),
+        }
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -111,6 +139,8 @@ def encoder_id(spec: Mapping[str, Any] | None) -> str:
 def encoder_label(spec: Mapping[str, Any] | None) -> str:
     """A readable file-name part: the backbone name or the bundle folder name."""
     resolved = resolve_encoder_spec(spec)
+    if resolved["kind"] == GARMENTS:
+        return GARMENTS
     name = resolved["name"] if resolved["kind"] == BACKBONE else Path(resolved["path"]).name
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "encoder"
 
@@ -118,11 +148,16 @@ def encoder_label(spec: Mapping[str, Any] | None) -> str:
 @dataclass
 class FeatureEncoder:
     """A frozen image encoder: ``module`` maps ``transform``-ed images ``[B, 3, H, W]`` to
-    ``[B, dim]`` (built by :func:`wardrobe.models.feature_encoder.build_feature_encoder`)."""
+    ``[B, dim]`` (built by :func:`wardrobe.models.feature_encoder.build_feature_encoder`).
 
-    module: nn.Module
-    transform: Callable[[Image.Image], torch.Tensor]
+    ``encode_paths`` (image paths -> ``(features [N, dim], unreadable indices)``), when given,
+    encodes instead (an encoder that is more than one module, such as the ingestion models of
+    kind ``garments``)."""
+
+    module: nn.Module | None
+    transform: Callable[[Image.Image], torch.Tensor] | None
     dim: int
+    encode_paths: Callable[[Sequence[Path]], tuple[torch.Tensor, list[int]]] | None = None
 
 
 # spec (resolved) -> the frozen encoder it names
@@ -165,6 +200,8 @@ def encode_images(
     Returns ``(features [len(paths), dim] float32, indices of unreadable images)``; the rows of
     unreadable images are NaN.
     """
+    if encoder.encode_paths is not None:
+        return encoder.encode_paths(list(paths))
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     module = encoder.module.to(device).eval()
     out = torch.full((len(paths), encoder.dim), float("nan"))

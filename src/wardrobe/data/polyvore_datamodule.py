@@ -153,7 +153,10 @@ class TrainOutfits(Dataset):
     """Positive outfits of the train split and their same-category negatives.
 
     Index ``i`` (or ``(epoch, i)``) maps to outfit ``i // (1 + negatives_per_positive)``; the
-    remainder ``0`` is the positive (label 1), the others negatives (label 0).
+    remainder ``0`` is the positive (label 1), the others negatives (label 0). After them come
+    ``fixed_negatives``: the split's own labelled negatives (``compatibility_train.txt``; in
+    SynthWardrobe the generator's hard ones, each breaking one part of the stylist rule), label 0
+    in every epoch.
     """
 
     def __init__(
@@ -165,6 +168,7 @@ class TrainOutfits(Dataset):
         negatives_per_positive: int = 1,
         hard_negative_fraction: float = 0.0,
         seed: int = 0,
+        fixed_negatives: Sequence[np.ndarray] = (),
     ) -> None:
         if negatives_per_positive < 0:
             raise ValueError("negatives_per_positive must be >= 0")
@@ -179,6 +183,7 @@ class TrainOutfits(Dataset):
         self.per_outfit = 1 + int(negatives_per_positive)
         self.hard_negative_fraction = float(hard_negative_fraction)
         self.seed = int(seed)
+        self.fixed_negatives = [np.asarray(o, dtype=np.int64) for o in fixed_negatives]
         # Replacement pools: rows of train items per semantic category (unknown: every row).
         used = np.unique(np.concatenate(self.outfits)) if self.outfits else np.array([], int)
         self.pools: dict[Any, np.ndarray] = {}
@@ -191,7 +196,7 @@ class TrainOutfits(Dataset):
         }
 
     def __len__(self) -> int:
-        return len(self.outfits) * self.per_outfit
+        return len(self.outfits) * self.per_outfit + len(self.fixed_negatives)
 
     def example(self, index: int, epoch: int = 0) -> tuple[np.ndarray, float]:
         """``(feature rows of the items, label)`` of sample ``index`` in ``epoch``.
@@ -200,6 +205,13 @@ class TrainOutfits(Dataset):
         negatives (drawn from ``(seed, epoch, outfit)``); each negative then draws its
         replacements from ``(seed, epoch, index)``.
         """
+        drawn = len(self.outfits) * self.per_outfit
+        if index >= drawn:  # the split's own negatives, every epoch (cut like the others)
+            rows = self.fixed_negatives[int(index) - drawn]
+            if len(rows) > self.max_items:
+                subset = np.random.default_rng([self.seed, int(epoch), int(index), 0])
+                rows = np.sort(subset.choice(rows, self.max_items, replace=False))
+            return rows, 0.0
         outfit, kind = divmod(int(index), self.per_outfit)
         rows = self.outfits[outfit]
         if len(rows) > self.max_items:
@@ -321,6 +333,8 @@ class PolyvoreDataModule(LightningDataModule):
         max_items: pad length of train outfits; longer ones are subsampled (eval: never cut).
         negatives_per_positive: same-category negatives per outfit and epoch.
         hard_negative_fraction: share of negatives that replace one item instead of all.
+        train_split_negatives: also train on the negatives of ``compatibility_train.txt``
+            (labelled hard negatives, where the split has them), every epoch.
         encoder: the frozen image encoder spec (:mod:`wardrobe.data.item_features`; None = the
             offline EfficientNet-Lite0 at 128 px).
         build_encoder: ``spec -> FeatureEncoder``, called when items lack cached features
@@ -342,6 +356,7 @@ class PolyvoreDataModule(LightningDataModule):
         max_items: int = 8,
         negatives_per_positive: int = 1,
         hard_negative_fraction: float = 0.0,
+        train_split_negatives: bool = False,
         encoder: Mapping[str, Any] | None = None,
         build_encoder: EncoderBuilder | None = None,
         feature_dim: int | None = None,
@@ -366,6 +381,7 @@ class PolyvoreDataModule(LightningDataModule):
                     "max_items": int(max_items),
                     "negatives_per_positive": int(negatives_per_positive),
                     "hard_negative_fraction": float(hard_negative_fraction),
+                    "train_split_negatives": bool(train_split_negatives),
                     "encoder": resolve_encoder_spec(encoder),
                     "feature_dim": None if feature_dim is None else int(feature_dim),
                     "feature_cache_dir": feature_cache_dir and str(feature_cache_dir),
@@ -577,7 +593,25 @@ class PolyvoreDataModule(LightningDataModule):
             negatives_per_positive=self.hparams.negatives_per_positive,
             hard_negative_fraction=self.hparams.hard_negative_fraction,
             seed=self.hparams.seed,
+            fixed_negatives=self._train_split_negatives(),
         )
+
+    def _train_split_negatives(self) -> list[np.ndarray]:
+        """The negatives of ``compatibility_train.txt`` when asked for (and present)."""
+        if not self.hparams.train_split_negatives:
+            return []
+        if not (self.split_dir / "compatibility_train.txt").is_file():
+            self.report.add("no_compatibility_train", self.split_dir)
+            return []
+        data = self._split("train")
+        out = []
+        for q in data.compatibility:
+            if q.label == 0:
+                rows = self._question_rows(data, q.tokens, "compatibility")
+                if rows is not None:
+                    out.append(rows)
+        log.info("train: %d labelled negatives of compatibility_train.txt", len(out))
+        return out
 
     def _eval_questions(self, split: str) -> EvalQuestions:
         """The fixed compatibility (and, where present, FITB) questions of ``split``."""

@@ -97,7 +97,7 @@ class IngestionModels:
 
     def __init__(
         self,
-        detector: GarmentDetector,
+        detector: GarmentDetector | None,
         bundles: Mapping[str, Bundle],
         backend: str = "torch",
         cache_dir: Path | None = None,
@@ -110,7 +110,8 @@ class IngestionModels:
         self.backend = backend
         self.classes = list(self.bundles["classifier"].labels["classes"])
         versions = {name: b.version for name, b in self.bundles.items()}
-        versions["detector"] = detector.meta["weights_sha256"][:12]
+        if detector is not None:  # None: crops only (item features of a catalogue)
+            versions["detector"] = detector.meta["weights_sha256"][:12]
         self._versions = dict(sorted(versions.items()))
         self.heads = list(self.bundles["tagger"].labels)
         clip = self.bundles["clip"]
@@ -136,11 +137,17 @@ class IngestionModels:
 
     @classmethod
     def load(
-        cls, artifacts_dir: str | Path, backend: str = "torch", device: str = "cpu"
+        cls,
+        artifacts_dir: str | Path,
+        backend: str = "torch",
+        device: str = "cpu",
+        detector: bool = True,
     ) -> IngestionModels:
-        """Load ``detector``, ``classifier``, ``tagger`` and ``clip`` from ``artifacts_dir``."""
+        """Load ``detector``, ``classifier``, ``tagger`` and ``clip`` from ``artifacts_dir``
+        (``detector=False``: no detector, for analysing ready garment crops)."""
         root = Path(artifacts_dir)
-        missing = [n for n in BUNDLES if not (root / n).is_dir()]
+        needed = BUNDLES if detector else tuple(n for n in BUNDLES if n != "detector")
+        missing = [n for n in needed if not (root / n).is_dir()]
         if missing:
             raise BundleError(
                 f"{root} lacks the bundles {missing}: train them first "
@@ -155,8 +162,10 @@ class IngestionModels:
         }
         if not hasattr(bundles["clip"].net, "encode_image"):
             raise BundleError(f"{root / 'clip'} is not a CLIP bundle (no encode_image)")
-        detector = load_detector(root / "detector", backend=backend, device=device)
-        return cls(detector, bundles, backend, cache_dir=root / ONNX_CACHE)
+        found = (
+            load_detector(root / "detector", backend=backend, device=device) if detector else None
+        )
+        return cls(found, bundles, backend, cache_dir=root / ONNX_CACHE)
 
     # ------------------------------------------------------------------ versions
     @property

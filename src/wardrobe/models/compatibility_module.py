@@ -14,15 +14,18 @@ Both question kinds arrive in the one validation/test dataloader of
 the metrics follow the :class:`~wardrobe.models.base_module.WardrobeModule` idiom (computed,
 logged and reset at the end of each epoch; the validation ones also in ``on_train_start``).
 
-When the item encoder is another bundle (``encoder.kind: bundle``, e.g. the served CLIP model),
-the recorded preprocessing also carries ``encoder_weights_sha256``, that bundle's
-``weights_sha256``: serving feeds the net the garments' stored CLIP embeddings and must be able to
-check that they come from the very encoder the net was trained on.
+When the item encoder is another bundle (``encoder.kind: bundle``, e.g. the served CLIP model) or
+the ingestion models' garment records (``encoder.kind: garments``, see
+:mod:`wardrobe.data.garment_features`), the recorded preprocessing also carries
+``encoder_weights_sha256``, the CLIP bundle's ``weights_sha256``: serving feeds the net the
+garments' stored CLIP embeddings and must be able to check that they come from the very encoder
+the net was trained on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,6 +35,7 @@ from torchmetrics import MeanMetric, MetricCollection, SumMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
 from wardrobe.artifacts import BundleError, read_meta
+from wardrobe.data.item_features import BUNDLE, GARMENTS
 from wardrobe.hparams import plain
 from wardrobe.models.base_module import WardrobeModule
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
@@ -52,11 +56,13 @@ def bundle_preprocessing(preprocessing: Mapping[str, Any] | None) -> dict[str, A
     if not isinstance(pre, dict):
         return pre
     encoder = pre.get("encoder") or {}
-    if not isinstance(encoder, dict) or encoder.get("kind") != "bundle":
+    if not isinstance(encoder, dict) or encoder.get("kind") not in (BUNDLE, GARMENTS):
         return pre
     given = pre.get(ENCODER_SHA_KEY)
+    # kind garments: the CLIP bundle under the artifacts folder made the stored embeddings
+    clip = encoder["path"] if encoder["kind"] == BUNDLE else Path(encoder["path"]) / "clip"
     try:
-        actual = read_meta(encoder["path"])["weights_sha256"]
+        actual = read_meta(clip)["weights_sha256"]
     except (BundleError, KeyError, OSError) as err:
         if given:
             return pre
@@ -66,7 +72,10 @@ def bundle_preprocessing(preprocessing: Mapping[str, Any] | None) -> dict[str, A
             f"preprocessing.{ENCODER_SHA_KEY}={given} but the encoder bundle "
             f"{encoder['path']} has weights {actual}"
         )
-    return pre | {ENCODER_SHA_KEY: actual}
+    extra = {ENCODER_SHA_KEY: actual}
+    if encoder["kind"] == GARMENTS:  # serving checks its stored embeddings' size against it
+        extra["embedding_dim"] = int(read_meta(clip)["net"]["embed_dim"])
+    return pre | extra
 
 
 def fitb_predictions(

@@ -67,6 +67,9 @@ class WardrobeIndex:
     family: np.ndarray = field(init=False)  # [n, F] hue-family weights (max over colours)
     pattern: np.ndarray = field(init=False)  # int codes, -1 when unknown
     styles: np.ndarray = field(init=False)  # [n, S] 0/1
+    # derived per-garment arrays of later stages (the learned scorer's feature rows), built once
+    # per index, i.e. per wardrobe version
+    cache: dict = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         gs = self.garments

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from wardrobe import taxonomy
 from wardrobe.artifacts import Bundle, load_bundle
+from wardrobe.data.item_features import BUNDLE, GARMENTS
 from wardrobe.recommendation import personalization
 from wardrobe.recommendation.candidates import NoCandidates, beam_search, exhaustive, plan
 from wardrobe.recommendation.constraints import Constraints, Resolved, garment_mask, resolve
@@ -94,13 +95,14 @@ class Recommender:
         self.settings = settings or RecommendSettings()
         self.text_embedder = text_embedder
         self.learned, self.learned_scorer_status = _learned_scorer(
-            compatibility, clip_weights_sha256, self.settings
+            compatibility, clip_weights_sha256, self.settings, text_embedder
         )
         store_dim = getattr(getattr(repository, "vectors", None), "dim", None)
-        if self.learned is not None and store_dim not in (None, self.learned.feature_dim):
+        learned_dim = None if self.learned is None else self.learned.embedding_dim
+        if self.learned is not None and store_dim not in (None, learned_dim):
             self.learned_scorer_status = (
                 f"off: the vector store holds {store_dim}-d embeddings, the compatibility net "
-                f"reads {self.learned.feature_dim}-d features"
+                f"was trained on {learned_dim}-d CLIP embeddings"
             )
             self.learned = None
         self._cache: OrderedDict[str, WardrobeIndex] = OrderedDict()
@@ -242,35 +244,49 @@ class Recommender:
             personal=prefs.garment_scores(index, self.settings.personal),
             text=self._text_scores(index, text),
         )
-        return _Search(user_id, index, constraints, resolved, plans, scorer, prefs, text, int(k))
+        if self._learned_usable(index) and self.settings.search.learned_in_beam:
+            scorer.learned = self.learned
+        before = 0 if self.learned is None else self.learned.evaluated
+        return _Search(
+            user_id, index, constraints, resolved, plans, scorer, prefs, text, int(k), before
+        )
 
     def _learned_total(
         self, search: _Search, outfits: list[list[int]], parts: dict[str, np.ndarray]
     ) -> np.ndarray:
-        """The blend; with the learned net's probability (added to ``parts``) when it runs."""
-        total = self._objective(parts)
-        index = search.index
+        """The blend; with the learned net's probability (added to ``parts``) when it runs
+        (already there when the search ran it)."""
+        if "learned" not in parts and self._learned_usable(search.index):
+            parts["learned"] = self.learned.score(search.index, outfits)
+        if self.learned is not None:  # outfits the net scored, in the beam and after it
+            self.last_stats["learned"] = self.learned.evaluated - search.learned_before
+        return self._objective(parts)
+
+    def _learned_usable(self, index: WardrobeIndex) -> bool:
+        """Whether the learned net can score this wardrobe (it has embeddings of its size)."""
         if self.learned is None or index.embeddings is None:
-            return total
-        if index.embeddings.shape[1] != self.learned.feature_dim:
+            return False
+        if index.embeddings.shape[1] != self.learned.embedding_dim:
             log.warning(
                 "stored embeddings have %d dims, the compatibility net %d: rules only",
                 index.embeddings.shape[1],
-                self.learned.feature_dim,
+                self.learned.embedding_dim,
             )
-            return total
-        parts["learned"] = self.learned.score(index, outfits)
-        self.last_stats["learned"] += len(outfits)
-        return total + self.settings.blend.learned * parts["learned"]
+            return False
+        return True
 
     def _objective(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The blend the search ranks by: rules, request similarity, clamped preference."""
+        """The blend the search ranks by: rules, the learned net (when it ran), request
+        similarity, clamped preference."""
         blend, clamp = self.settings.blend, self.settings.personal.clamp
-        return (
+        total = (
             blend.rules * parts["rules"]
             + blend.text * parts["text"]
             + np.clip(parts["personal"], -clamp, clamp)
         )
+        if "learned" in parts:
+            total = total + blend.learned * parts["learned"]
+        return total
 
     def _candidates(
         self, scorer: RuleScorer, plans: list
@@ -402,6 +418,7 @@ class _Search:
     prefs: personalization.PreferenceState
     text: str | None
     k: int
+    learned_before: int = 0  # the learned scorer's count of scored outfits before this request
 
 
 def _diverse_pool(ranked: list, groups: list[OutfitState], settings: RecommendSettings) -> list:
@@ -452,7 +469,10 @@ def _embeddings(
 
 
 def _learned_scorer(
-    bundle: Bundle | None, clip_sha: str | None, settings: RecommendSettings
+    bundle: Bundle | None,
+    clip_sha: str | None,
+    settings: RecommendSettings,
+    text_embedder: TextEmbedder | None = None,
 ) -> tuple[LearnedScorer | None, str]:
     """The learned scorer and a status line, or None and why it is off."""
     if bundle is None:
@@ -461,7 +481,8 @@ def _learned_scorer(
         return None, "off: use_learned is false in the recommend config"
     pre = bundle.preprocessing or {}
     encoder = pre.get("encoder") or {}
-    if encoder.get("kind") != "bundle":
+    kind = encoder.get("kind")
+    if kind not in (BUNDLE, GARMENTS):
         return None, (
             f"off: the compatibility bundle was trained on {encoder.get('kind', 'unknown')!r} "
             "features, not on the served CLIP embeddings (retrain it with the CLIP encoder)"
@@ -476,7 +497,12 @@ def _learned_scorer(
             f"off: the compatibility bundle was trained on CLIP weights {trained_on[:12]}, "
             f"the served CLIP bundle is {clip_sha[:12]}"
         )
+    # kind bundle: the net reads the CLIP image embedding alone
+    parts = tuple(encoder.get("parts") or ()) if kind == GARMENTS else ("image",)
+    if "text" in parts and text_embedder is None:
+        return None, "off: the compatibility net reads caption embeddings but no text embedder"
     dim = int(pre.get("feature_dim") or getattr(bundle.net, "feature_dim", 0))
-    return LearnedScorer(bundle.net, dim), (
-        f"on: compatibility {bundle.version} on CLIP {clip_sha[:12]}"
+    embedding_dim = int(pre.get("embedding_dim") or dim)  # kind bundle: the embedding is all
+    return LearnedScorer(bundle.net, dim, parts, text_embedder, embedding_dim), (
+        f"on: compatibility {bundle.version} on CLIP {clip_sha[:12]} ({', '.join(parts)})"
     )

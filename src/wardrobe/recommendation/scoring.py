@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from wardrobe import taxonomy
+from wardrobe.data.garment_features import check_parts, garment_caption, garment_features
 from wardrobe.recommendation.index import ALL_SEASONS, FAMILIES, FAMILY_INDEX, WardrobeIndex
 from wardrobe.recommendation.settings import RecommendSettings
 
@@ -145,7 +146,8 @@ class OutfitState:
 
 
 class RuleScorer:
-    """The rule-based scorer over a :class:`WardrobeIndex`, with per-garment unary signals.
+    """The rule-based scorer over a :class:`WardrobeIndex`, with per-garment unary signals
+    (and, when :attr:`learned` is set, the learned net's probability as the part ``learned``).
 
     ``personal`` and ``text`` are per-garment arrays (preference adjustment, CLIP cosine to the
     request) that the state sums, so a partial outfit's mean is known at every step.
@@ -173,6 +175,9 @@ class RuleScorer:
         total = sum(weights.values())
         self.weights = {k: v / total for k, v in weights.items()}
         self.evaluated = 0  # outfits (partial or complete) scored: the benchmark reports it
+        # a LearnedScorer whose probability joins every part computed (the beam search's
+        # objective then sees it); None = rules only in the search
+        self.learned: LearnedScorer | None = None
 
     # ------------------------------------------------------------------ folding
     def extend(self, state: OutfitState, parent: np.ndarray, rows: np.ndarray) -> OutfitState:
@@ -235,6 +240,9 @@ class RuleScorer:
         out["rules"] = sum(self.weights[k] * out[k] for k in RULE_PARTS)
         out["personal"] = state.personal / count
         out["text"] = state.text / count
+        if self.learned is not None and state.size:
+            # the learned net inside the search: partial outfits are scored as they grow
+            out["learned"] = self.learned.score(self.index, state.items)
         return out
 
     def explain_colours(self, rows: Sequence[int]) -> tuple[str, str] | None:
@@ -278,35 +286,89 @@ class RuleScorer:
 
 
 class LearnedScorer:
-    """The compatibility transformer of a bundle, on the garments' stored CLIP embeddings.
+    """The compatibility transformer of a bundle, on what the store holds for each garment.
 
-    Returns probabilities (sigmoid of the net's logit) for outfits given as garment rows.
+    The net reads one feature row per garment, built by
+    :func:`wardrobe.data.garment_features.garment_features` from the stored record and CLIP
+    embedding (and the CLIP text embedding of its caption when ``parts`` has ``text``): the very
+    function that built the training features. A wardrobe's rows are computed once per
+    :class:`WardrobeIndex` (cached on it). Returns probabilities (sigmoid of the net's logit).
+
+    Args:
+        net: the compatibility net (eval mode).
+        feature_dim: the net's input size (checked against the rows).
+        parts: the bundle's feature set (``preprocessing.encoder.parts``; ``("image",)`` for a
+            bundle trained on CLIP image embeddings alone).
+        text_embedder: CLIP text embeddings of strings, needed when ``parts`` has ``text``.
+        embedding_dim: size of the CLIP embeddings the net was trained on (default
+            ``feature_dim``, as for an image-embedding-only net).
     """
 
-    def __init__(self, net: torch.nn.Module, feature_dim: int, batch_size: int = 256) -> None:
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        feature_dim: int,
+        parts: Sequence[str] = ("image",),
+        text_embedder=None,
+        embedding_dim: int | None = None,
+        batch_size: int = 1024,
+    ) -> None:
         self.net, self.feature_dim, self.batch_size = net.eval(), int(feature_dim), batch_size
+        self.embedding_dim = int(embedding_dim or feature_dim)
+        self.parts = check_parts(parts)
+        if "text" in self.parts and text_embedder is None:
+            raise ValueError("the compatibility net reads caption embeddings: give text_embedder")
+        self.text_embedder = text_embedder
         self.evaluated = 0
 
-    def score(self, index: WardrobeIndex, outfits: Sequence[Sequence[int]]) -> np.ndarray:
-        """Compatibility probabilities ``[len(outfits)]`` (features: ``index.embeddings``)."""
+    def item_features(self, index: WardrobeIndex) -> np.ndarray:
+        """The net's input row of every garment of ``index`` ``[n, feature_dim]`` (cached)."""
+        key = ("learned_features", self.parts)
+        rows = index.cache.get(key)
+        if rows is None:
+            rows = index.cache[key] = self._rows(index)
+        if rows.shape[1] != self.feature_dim:
+            raise ValueError(
+                f"garment features have {rows.shape[1]} dims (parts {list(self.parts)} on "
+                f"{index.embeddings.shape[1]}-d embeddings), the net expects {self.feature_dim}"
+            )
+        return rows
+
+    def _rows(self, index: WardrobeIndex) -> np.ndarray:
         if index.embeddings is None:
             raise ValueError("the learned scorer needs the garments' embeddings")
-        if index.embeddings.shape[1] != self.feature_dim:
-            raise ValueError(
-                f"garment embeddings have {index.embeddings.shape[1]} dims, the net expects "
-                f"{self.feature_dim}"
-            )
+        fields = {"category", "category_confidence", "slot", "attributes"}
+        records = [g.model_dump(include=fields) for g in index.garments]
+        text = None
+        if "text" in self.parts:
+            text = np.asarray(self.text_embedder([garment_caption(r) for r in records]))
+        return garment_features(records, self.parts, index.embeddings, text)
+
+    def score(self, index: WardrobeIndex, outfits: Sequence[Sequence[int]]) -> np.ndarray:
+        """Compatibility probabilities ``[len(outfits)]`` of outfits given as garment rows."""
+        return 1.0 / (1.0 + np.exp(-self.logits(index, outfits)))
+
+    def logits(self, index: WardrobeIndex, outfits: Sequence[Sequence[int]]) -> np.ndarray:
+        """The net's logits ``[len(outfits)]`` (outfits may differ in length)."""
+        features = torch.from_numpy(self.item_features(index))
         out = np.zeros(len(outfits))
-        length = max((len(o) for o in outfits), default=0)
         for start in range(0, len(outfits), self.batch_size):
             chunk = outfits[start : start + self.batch_size]
+            length = max(len(o) for o in chunk)
             rows = np.zeros((len(chunk), length), np.int64)
             pad = np.ones((len(chunk), length), bool)
             for i, outfit in enumerate(chunk):
                 rows[i, : len(outfit)], pad[i, : len(outfit)] = outfit, False
-            features = torch.from_numpy(index.embeddings[rows])
             with torch.inference_mode():
-                logits = self.net(features, torch.from_numpy(pad))
-            out[start : start + len(chunk)] = torch.sigmoid(logits).double().numpy()
+                logits = self.net(features[torch.from_numpy(rows)], torch.from_numpy(pad))
+            out[start : start + len(chunk)] = logits.double().numpy()
         self.evaluated += len(outfits)
         return out
+
+    def complements(
+        self, index: WardrobeIndex, partial: Sequence[int], candidates: Sequence[int]
+    ) -> np.ndarray:
+        """Complementary-item retrieval: the logit of ``partial + [c]`` for each candidate
+        garment row ``c`` (rank them best first for "what goes with this")."""
+        base = [int(r) for r in partial]
+        return self.logits(index, [[*base, int(c)] for c in candidates])

@@ -15,13 +15,12 @@ from PIL import Image
 from torch import nn
 
 from tests.helpers.polyvore_tiny import write_tiny_polyvore
-from wardrobe.data import item_features
 from wardrobe.data.formats.polyvore import read_fitb, token_set_id
 from wardrobe.data.item_features import FeatureEncoder, resolve_encoder_spec
 from wardrobe.data.polyvore_datamodule import EpochSampler, PolyvoreDataModule
-from wardrobe.preprocessing.image import build_transforms
 from wardrobe.models.compatibility_module import OutfitCompatibilityModule
 from wardrobe.models.components.compatibility_net import OutfitCompatibilityNet
+from wardrobe.preprocessing.image import build_transforms
 
 DIM = 16
 REAL_POLYVORE = (
@@ -295,3 +294,17 @@ def test_real_valid_split_scores_all_10000_questions(tmp_path):
     assert 0.0 <= metrics["val/acc"] <= 1.0
     assert "val/fitb_acc" not in metrics  # no real FITB file among the samples
     assert time.perf_counter() - started < 30
+
+
+def test_train_split_negatives_join_training_as_labelled_negatives(tiny):
+    plain = feature_dm(tiny).data_train
+    data = feature_dm(tiny, train_split_negatives=True).data_train
+    n = len(tiny.outfits["train"])
+    assert len(data) == len(plain) + n  # the tiny train file has one negative per outfit
+    ids = list(feature_dm(tiny).row_of)
+    fixed = [data.example(len(plain) + k) for k in range(n)]
+    assert all(label == 0.0 for _, label in fixed)
+    # each is the file's negative: its top comes from the next outfit (another style)
+    first, _ = data.example(len(plain) + 1)
+    styles = {tiny.style[ids[r]] for r in first}
+    assert len(styles) > 1

@@ -91,3 +91,28 @@ def test_config_rebuilds_the_same_net():
 def test_wrong_feature_size_fails_loudly():
     with pytest.raises(ValueError, match=f"\\[B, N, {DIM}\\]"):
         tiny_net()(torch.randn(2, 3, DIM + 1))
+
+
+@pytest.mark.parametrize("pooling", ["cls", "stats"])
+def test_other_poolings_are_padding_and_order_invariant_and_train_every_parameter(pooling):
+    net = tiny_net(pooling=pooling, norm_first=True).eval()
+    x, mask = batch(pad_to=5)
+    reference = net(x, mask)
+    extra = torch.full((3, 2, DIM), float("nan"))
+    wider = net(torch.cat([x, extra], 1), torch.cat([mask, torch.ones(3, 2, dtype=bool)], 1))
+    torch.testing.assert_close(wider, reference, rtol=1e-5, atol=1e-5)
+    swapped = x.clone()
+    swapped[:, [0, 1]] = x[:, [1, 0]]
+    torch.testing.assert_close(net(swapped, mask), reference, rtol=1e-5, atol=1e-5)
+    net.train()
+    net(x, mask).pow(2).sum().backward()
+    assert all(p.grad is not None and p.grad.any() for p in net.parameters())
+    rebuilt = hydra.utils.instantiate(net.config)
+    assert rebuilt.pooling == pooling and (rebuilt.cls_token is not None) == (pooling == "cls")
+    empty = torch.ones(1, 4, dtype=torch.bool)  # a fully padded row stays finite
+    assert torch.isfinite(net.eval()(torch.randn(1, 4, DIM), empty)).all()
+
+
+def test_unknown_pooling_fails_loudly():
+    with pytest.raises(ValueError, match="pooling"):
+        tiny_net(pooling="max")

@@ -336,3 +336,32 @@ def test_learned_scorer_is_off_when_the_store_holds_other_embeddings(tmp_path):
     rec = Recommender(repo, compatibility=random_bundle(), clip_weights_sha256=CLIP_SHA)
     assert rec.learned_scorer_status.startswith("off: the vector store holds 17-d")
     records.close()
+
+
+@pytest.mark.parametrize("seed", [11, 13])
+def test_learned_only_search_is_steered_by_the_net(repo, seed):
+    """With rules weighted 0, the net scores the partial outfits the beam grows; a beam steered
+    by the rules alone (the net re-scoring only its final pool) finds worse outfits for it."""
+    put_synthetic(repo, "u", 40, seed)
+    blend = {"rules": 0.0, "learned": 1.0, "text": 0.5}
+    search = {"learned_in_beam": True}
+    settings = RecommendSettings.model_validate({"blend": blend, "search": search})
+    rec = Recommender(repo, settings, compatibility=random_bundle(), clip_weights_sha256=CLIP_SHA)
+    top = rec.recommend("u", k=1).outfits[0]
+    assert rec.last_stats["learned"] > settings.search.candidate_pool
+    _, best, _ = rec.exhaustive_best("u")
+    blind = settings.model_copy(
+        update={"search": settings.search.model_copy(update={"learned_in_beam": False})}
+    )
+    rules_beam = Recommender(repo, blind, random_bundle(), clip_weights_sha256=CLIP_SHA)
+    other = rules_beam.recommend("u", k=1).outfits[0].score
+    assert other <= top.score <= best + 1e-4  # scores are rounded to 4 decimals
+
+
+def test_a_garment_feature_bundle_that_reads_captions_needs_a_text_embedder(repo):
+    bundle = random_bundle(kind="garments")
+    bundle.preprocessing["encoder"]["parts"] = ["image", "text", "colour"]
+    rec = Recommender(repo, compatibility=bundle, clip_weights_sha256=CLIP_SHA)
+    assert rec.learned_scorer_status == (
+        "off: the compatibility net reads caption embeddings but no text embedder"
+    )

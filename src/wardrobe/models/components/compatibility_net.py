@@ -31,6 +31,8 @@ from typing import Any
 import torch
 from torch import nn
 
+POOLINGS = ("mean", "cls", "stats")
+
 
 class OutfitCompatibilityNet(nn.Module):
     """Outfit compatibility: ``features [B, N, D]`` + ``padding_mask [B, N]`` -> logits ``[B]``.
@@ -40,6 +42,11 @@ class OutfitCompatibilityNet(nn.Module):
         d_model, nhead, num_layers, dim_feedforward, dropout: the ``TransformerEncoder``.
         max_items: pad length of the training outfits (metadata for serving).
         head_hidden, head_dropout: the MLP head ``d_model -> head_hidden -> 1``.
+        pooling: ``mean`` (masked mean of the item outputs), ``cls`` (a learned outfit token
+            that attends to the items, as OutfitTransformer; padding never reaches it) or
+            ``stats`` (mean, max and min of the item outputs: spreads and shared properties).
+        norm_first: pre-norm encoder layers (train stably at higher learning rates; the
+            post-norm default stalled at the class prior on SynthWardrobe, see the README).
     """
 
     def __init__(
@@ -53,10 +60,14 @@ class OutfitCompatibilityNet(nn.Module):
         max_items: int = 8,
         head_hidden: int = 64,
         head_dropout: float = 0.2,
+        pooling: str = "mean",
+        norm_first: bool = False,
     ) -> None:
         super().__init__()
         if d_model % nhead:
             raise ValueError(f"d_model={d_model} must be divisible by nhead={nhead}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self._config = {
             "feature_dim": int(feature_dim),
             "d_model": int(d_model),
@@ -67,7 +78,12 @@ class OutfitCompatibilityNet(nn.Module):
             "max_items": int(max_items),
             "head_hidden": int(head_hidden),
             "head_dropout": float(head_dropout),
+            "pooling": pooling,
+            "norm_first": bool(norm_first),
         }
+        self.pooling = pooling
+        # the CLS token: a learned outfit slot that attends to the items (OutfitTransformer)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d_model)) if pooling == "cls" else None
         self.feature_dim, self.max_items = int(feature_dim), int(max_items)
         self.input_norm = nn.LayerNorm(feature_dim)
         self.item_proj = nn.Linear(feature_dim, d_model)
@@ -77,14 +93,16 @@ class OutfitCompatibilityNet(nn.Module):
             dim_feedforward=dim_feedforward,
             dropout=dropout,
             batch_first=True,
+            norm_first=norm_first,
         )
         # No nested-tensor fast path: it needs a mask with a real item in every row and gives
         # results that differ (slightly) from the padded path; outfits are short anyway.
         self.transformer = nn.TransformerEncoder(
             layer, num_layers=num_layers, enable_nested_tensor=False
         )
+        pooled = 3 * d_model if pooling == "stats" else d_model
         self.head = nn.Sequential(
-            nn.Linear(d_model, head_hidden),
+            nn.Linear(pooled, head_hidden),
             nn.ReLU(),
             nn.Dropout(head_dropout),
             nn.Linear(head_hidden, 1),
@@ -109,15 +127,32 @@ class OutfitCompatibilityNet(nn.Module):
         padding_mask = padding_mask.to(device=features.device, dtype=torch.bool)
         if padding_mask.shape != (batch, length):
             raise ValueError(f"padding_mask must be [{batch}, {length}], got {padding_mask.shape}")
+        return self.head(self.encode(features, padding_mask)).squeeze(-1)
+
+    def encode(self, features: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The pooled outfit vector ``[B, d_model]`` (``forward``'s head input)."""
         real = ~padding_mask
         empty = ~real.any(dim=1)
         x = features.masked_fill(padding_mask.unsqueeze(-1), 0.0)
         x = self.item_proj(self.input_norm(x))
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(len(x), -1, -1).to(x.dtype), x], dim=1)
+            cls_pad = torch.zeros(len(x), 1, dtype=torch.bool, device=x.device)
+            x = self.transformer(x, src_key_padding_mask=torch.cat([cls_pad, padding_mask], 1))
+            return x[:, 0]
         # An empty row attends to its (zero) first slot instead of to nothing (NaN).
         attn_mask = padding_mask.clone()
         attn_mask[:, 0] &= ~empty
         x = self.transformer(x, src_key_padding_mask=attn_mask)
         x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
         count = real.sum(dim=1, keepdim=True).clamp(min=1).to(x.dtype)
-        pooled = x.sum(dim=1) / count
-        return self.head(pooled).squeeze(-1)
+        mean = x.sum(dim=1) / count
+        if self.pooling != "stats":
+            return mean
+        # max and min over the real items: the spread of a value and what every item shares
+        # (formality range, common seasons) are maxima and minima, which a mean blurs
+        pad = padding_mask.unsqueeze(-1)
+        high = x.masked_fill(pad, float("-inf")).amax(dim=1)
+        low = x.masked_fill(pad, float("inf")).amin(dim=1)
+        high, low = (v.masked_fill(empty.unsqueeze(-1), 0.0) for v in (high, low))
+        return torch.cat([mean, high, low], dim=1)
