@@ -178,10 +178,18 @@ def clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
+# after the fit loop: the test of the best checkpoint and the export (short; no estimate of
+# their own, so the step counts as nearly done rather than as the rest of its budget)
+AFTER_FIT_PHASES = ("testing", "exporting")
+
+
 def step_remaining(progress: dict[str, Any] | None, elapsed: float, budget: float | None):
-    """Estimated seconds left of a step: the fit loop's own estimate while it trains, else
-    what is left of its budget (None: no estimate)."""
-    if progress and progress.get("phase") == "training" and progress.get("fit_eta_s") is not None:
+    """Estimated seconds left of a step: the fit loop's own estimate while it trains, 0 once it
+    tests and exports, else what is left of its budget (None: no estimate)."""
+    phase = (progress or {}).get("phase")
+    if phase in AFTER_FIT_PHASES:
+        return 0.0
+    if phase == "training" and progress.get("fit_eta_s") is not None:
         return float(progress["fit_eta_s"])
     if budget is not None:
         return max(budget - elapsed, 0.0)
@@ -193,20 +201,23 @@ def describe(progress: dict[str, Any] | None, elapsed: float, budget: float | No
     if not progress:
         parts = ["starting"]
     else:
-        parts = [str(progress.get("phase", "running"))]
-        if progress.get("total"):
-            parts.append(f"{progress.get('done', 0)}/{progress['total']}")
-        if progress.get("phase") == "training":
+        phase = str(progress.get("phase", "running"))
+        parts = [phase]
+        if phase == "training":
             if progress.get("epochs"):
                 parts.append(f"epoch {progress.get('epoch', 1)}/{progress['epochs']}")
             if progress.get("steps"):
                 parts.append(f"step {progress.get('step', 0)}/{progress['steps']}")
+        elif phase not in AFTER_FIT_PHASES and progress.get("total"):  # a module's own loop
+            parts.append(f"{progress.get('done', 0)}/{progress['total']}")
         if progress.get("metric_value") is not None:
             parts.append(f"{progress['metric']} {progress['metric_value']:.3f}")
     parts.append(f"{clock(elapsed)} elapsed")
     left = step_remaining(progress, elapsed, budget)
     if budget is not None and elapsed > budget:
         parts.append(f"over its {format_minutes(budget)} budget")
+    elif (progress or {}).get("phase") in AFTER_FIT_PHASES:
+        parts.append("fit done")
     elif left is not None:
         parts.append(f"~{clock(left)} left")
     return "  ".join(parts)
@@ -216,9 +227,9 @@ class StatusLine:
     """One line rewritten in place on a terminal; elsewhere (a log, CI) a line when the text's
     first words change (phase, epoch) or every ``every`` seconds."""
 
-    def __init__(self, out: TextIO = sys.stdout, every: float = 30.0) -> None:
-        self.out, self.every = out, every
-        self.tty = out.isatty()
+    def __init__(self, out: TextIO | None = None, every: float = 30.0) -> None:
+        self.out, self.every = out or sys.stdout, every
+        self.tty = self.out.isatty()
         self._last_key, self._last_time = None, 0.0
 
     def show(self, text: str, key: Any) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities.data import extract_batch_size
 
 from wardrobe.utils.progress import ProgressFile, from_env, remaining_seconds
 
@@ -29,7 +30,8 @@ class TrainingProgress(L.Callback):
     """Writes a Lightning run's progress to ``path`` (default: ``$WARDROBE_PROGRESS_FILE``).
 
     Args:
-        monitor: the validation metric to record each epoch (the run's objective).
+        monitor: the validation metric shown live (the run's objective); every ``val/*`` and
+            ``test/*`` metric goes to the history with its wall time.
         path: the progress file; None reads the environment variable.
     """
 
@@ -64,6 +66,7 @@ class TrainingProgress(L.Callback):
         if self.progress is None:
             return
         elapsed, state = self._elapsed(), self.progress.state
+        self.progress.count_samples(extract_batch_size(batch))
         self._update(
             epoch=trainer.current_epoch + 1,
             step=trainer.global_step,
@@ -74,19 +77,31 @@ class TrainingProgress(L.Callback):
         )
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or self.progress is None or not self.monitor:
-            return
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is not None:
-            self.progress.add_validation(
-                trainer.current_epoch + 1, self._elapsed(), self.monitor, float(value)
-            )
+        if not trainer.sanity_checking:
+            self._record("val", trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._update(force=True, fit_elapsed_s=round(self._elapsed(), 1), fit_eta_s=0.0)
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._update(force=True, phase="testing")
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._record("test", trainer)
+
+    def _record(self, stage: str, trainer: L.Trainer) -> None:
+        if self.progress is None:
+            return
+        metrics = {
+            key: float(value)
+            for key, value in trainer.callback_metrics.items()
+            if key.startswith(f"{stage}/") and getattr(value, "numel", lambda: 1)() == 1
+        }
+        if metrics:
+            monitor = (self.monitor or "").replace("val/", f"{stage}/", 1)
+            self.progress.add_evaluation(
+                stage, trainer.current_epoch + 1, self._elapsed(), metrics, monitor
+            )
 
     def _elapsed(self) -> float:
         return time.monotonic() - self._fit_start if self._fit_start is not None else 0.0

@@ -37,6 +37,7 @@ class ProgressFile:
         self.interval = interval
         self.state: dict[str, Any] = {"pid": os.getpid(), "history": []}
         self._written = 0.0
+        self._rate_start = 0.0
 
     def update(self, force: bool = False, **fields: Any) -> None:
         """Merge ``fields``; write now when ``force`` (a phase change), else when due."""
@@ -46,12 +47,35 @@ class ProgressFile:
             self.write()
             self._written = now
 
-    def add_validation(self, epoch: int, elapsed_s: float, name: str, value: float) -> None:
-        """Record one validation of the objective (``history``: what benchmarks read)."""
+    def add_evaluation(
+        self, stage: str, epoch: int, elapsed_s: float, metrics: dict[str, float], monitor: str
+    ) -> None:
+        """Record one validation (``stage="val"``) or test: every metric with the epoch, the fit
+        loop's elapsed time and the wall clock (``history``: what ``benchmarks/train.py`` reads
+        for the time to a target). The ``monitor`` metric is also shown as the live value."""
         self.state["history"].append(
-            {"epoch": epoch, "elapsed_s": round(elapsed_s, 2), "metric": name, "value": value}
+            {
+                "stage": stage,
+                "epoch": epoch,
+                "elapsed_s": round(elapsed_s, 2),
+                "wall": time.time(),
+                "metrics": metrics,
+            }
         )
-        self.update(force=True, metric=name, metric_value=value)
+        fields = {"metric": monitor, "metric_value": metrics[monitor]} if monitor in metrics else {}
+        self.update(force=True, **fields)
+
+    def count_samples(self, samples: int, skip_steps: int = 2) -> None:
+        """Training throughput: samples per second after the first ``skip_steps`` batches
+        (allocation, compile, the loaders' first fill)."""
+        state, now = self.state, time.monotonic()
+        seen = state.get("batches_seen", 0) + 1
+        state["batches_seen"] = seen
+        if seen == skip_steps:
+            self._rate_start, state["train_samples"] = now, 0
+        elif seen > skip_steps:
+            state["train_samples"] += samples
+            state["samples_per_s"] = round(state["train_samples"] / (now - self._rate_start), 2)
 
     def write(self) -> None:
         self.state["updated"] = time.time()
@@ -143,6 +167,7 @@ def ultralytics_callbacks(
 
     def on_train_batch_end(trainer: Any) -> None:
         seen["batches"] += 1
+        progress.count_samples(int(trainer.batch_size))
         per_epoch = len(trainer.train_loader)
         # epochs can change after the first one: ultralytics fits them into its time budget
         step = (trainer.epoch - trainer.start_epoch) * per_epoch + seen["batches"]
@@ -158,9 +183,13 @@ def ultralytics_callbacks(
         )
 
     def on_fit_epoch_end(trainer: Any) -> None:
-        for key, value in (trainer.metrics or {}).items():
-            if metric_keys.get(key) == monitor and value is not None:
-                progress.add_validation(trainer.epoch + 1, elapsed(trainer), monitor, float(value))
+        metrics = {
+            metric_keys[key]: float(value)
+            for key, value in (trainer.metrics or {}).items()
+            if key in metric_keys and value is not None
+        }
+        if metrics:
+            progress.add_evaluation("val", trainer.epoch + 1, elapsed(trainer), metrics, monitor)
 
     def on_train_end(trainer: Any) -> None:
         # ultralytics validates best.pt once more after the loop
