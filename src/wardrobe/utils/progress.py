@@ -188,8 +188,14 @@ def ultralytics_callbacks(
             for key, value in (trainer.metrics or {}).items()
             if key in metric_keys and value is not None
         }
-        if metrics:
-            progress.add_evaluation("val", trainer.epoch + 1, elapsed(trainer), metrics, monitor)
+        if not metrics:
+            return
+        if progress.state.get("phase") == "testing":  # after the loop: best.pt validated again
+            metrics = {key.replace("val/", "test/", 1): v for key, v in metrics.items()}
+            stage, shown = "test", monitor.replace("val/", "test/", 1)
+        else:
+            stage, shown = "val", monitor
+        progress.add_evaluation(stage, trainer.epoch + 1, elapsed(trainer), metrics, shown)
 
     def on_train_end(trainer: Any) -> None:
         # ultralytics validates best.pt once more after the loop
