@@ -144,7 +144,7 @@ def ultralytics_callbacks(
     progress = from_env()
     if progress is None:
         return {}
-    seen = {"batches": 0}
+    seen = {"batches": 0, "epoch": -1}  # batches of this epoch, the last epoch trained
 
     def elapsed(trainer: Any) -> float:
         return time.time() - trainer.train_time_start
@@ -167,6 +167,7 @@ def ultralytics_callbacks(
 
     def on_train_batch_end(trainer: Any) -> None:
         seen["batches"] += 1
+        seen["epoch"] = trainer.epoch
         progress.count_samples(int(trainer.batch_size))
         per_epoch = len(trainer.train_loader)
         # epochs can change after the first one: ultralytics fits them into its time budget
@@ -190,15 +191,17 @@ def ultralytics_callbacks(
         }
         if not metrics:
             return
-        if progress.state.get("phase") == "testing":  # after the loop: best.pt validated again
+        # ultralytics' final_eval validates best.pt after the loop as epoch + 1: a test
+        if trainer.epoch > seen["epoch"]:
             metrics = {key.replace("val/", "test/", 1): v for key, v in metrics.items()}
             stage, shown = "test", monitor.replace("val/", "test/", 1)
         else:
             stage, shown = "val", monitor
         progress.add_evaluation(stage, trainer.epoch + 1, elapsed(trainer), metrics, shown)
+        if stage == "val" and (trainer.stop or trainer.epoch + 1 >= trainer.epochs):
+            progress.update(force=True, phase="testing", fit_eta_s=0.0)  # final_eval is next
 
     def on_train_end(trainer: Any) -> None:
-        # ultralytics validates best.pt once more after the loop
         progress.update(force=True, phase="testing", fit_eta_s=0.0)
 
     return {
