@@ -125,9 +125,11 @@ def training_step(
     notes = []
     cap = max_time_minutes(max_time)
     if cap is not None:
-        over = minutes is not None and cap > minutes
-        past = f", past its {minutes:.0f} min budget" if over else ""
-        notes.append(f"fit stops at {cap:.0f} min: its trainer.max_time{past}")
+        notes.append(f"fit stops at {cap:.0f} min: its trainer.max_time")
+        if minutes is not None and cap > minutes:
+            # ultralytics fills its max_time whole: plan with it, not with the smaller budget
+            notes.append(f"more than its time_budget_min of {minutes:.0f}")
+            minutes = cap
     elif minutes is not None:
         # bound the fit loop at the budget (min_epochs=0: Lightning may stop inside epoch 1)
         args += [f"trainer.max_time={max_time_string(minutes * 60)}", "trainer.min_epochs=0"]
