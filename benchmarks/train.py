@@ -15,10 +15,12 @@ Each run writes its progress file (:mod:`wardrobe.utils.progress`): the training
 its fit loop (after two warm-up batches) and every validation and test with its wall time. The
 **time to target** is the wall time from the process's start (imports, data, feature caches
 included) to the first evaluation whose design metric passes the target (ARCHITECTURE.md); the
-test of the final weights counts as the last evaluation. ``--full`` runs the configs whole
-(nothing is exported: model_artifacts/ is untouched; the compatibility model reads the CLIP
-bundle there); the short mode runs ``--steps`` optimiser steps per config (warm-ups on cached
-features skipped, no test) and reports samples/s only. Logs: ``logs/benchmarks/train/<time>/``.
+test of the final weights counts as the last evaluation. ``--full`` runs the configs whole, each
+with a fresh feature cache as a fresh clone has (nothing is exported: model_artifacts/ is
+untouched; the compatibility model reads the CLIP bundle there); the short mode runs
+``--steps`` optimiser steps per config (head warm-ups on cached features skipped, no test,
+caches shared: a first run's wall time includes encoding that later runs reuse) and reports
+samples/s only. Logs: ``logs/benchmarks/train/<time>/``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from omegaconf import OmegaConf
 
 from wardrobe import quickstart
 from wardrobe.utils.progress import PROGRESS_FILE_ENV, read_progress
@@ -133,6 +137,18 @@ def short_overrides(model: str, overrides: list[str], steps: int) -> list[str]:
     return extra
 
 
+def cold_cache_overrides(overrides: list[str], cache_dir: Path) -> list[str]:
+    """A fresh feature cache for one run, as a fresh clone has: otherwise the *after* run would
+    reuse the features the *before* run cached (the same frozen encoder), hiding their cost."""
+    cfg = compose(overrides)
+    keys = [
+        key
+        for key in ("model.feature_cache_dir", "data.feature_cache_dir")
+        if OmegaConf.select(cfg, key, default="absent") != "absent"
+    ]
+    return [f"{key}={cache_dir}" for key in keys]
+
+
 def run_config(name: str, args: list[str], log_dir: Path) -> dict[str, Any]:
     """One ``train.py`` run; returns its last progress state, wall time and exit code."""
     progress_path = log_dir / f"{name}.progress.json"
@@ -208,8 +224,10 @@ def main() -> None:
     print(f"{'model':<14}{'config':<8}{'samples/s':>11}{'wall min':>9}  time to design target")
     for model in args.models:
         for label, overrides in configs(model, args.hardware).items():
-            run_args = overrides
-            if not args.full:
+            if args.full:
+                cache = log_dir / "cache" / f"{model}-{label}"
+                run_args = [*overrides, *cold_cache_overrides(overrides, cache)]
+            else:
                 run_args = [*overrides, *short_overrides(model, overrides, args.steps)]
             run = run_config(f"{model}-{label}", run_args, log_dir)
             print_row(model, label, run, args.full)

@@ -96,3 +96,12 @@ def test_time_to_target_is_the_first_evaluation_past_it_from_the_process_start()
         "history": [{"stage": "test", "wall": 90.0, "metrics": {"test/acc": 0.93}}],
     }
     assert bench.time_to_target(tested, ("acc", 0.80)) == "1.5 min (test 0.930)"
+
+
+def test_full_runs_get_a_fresh_feature_cache_each(tmp_path):
+    classifier = bench.cold_cache_overrides(bench.BEFORE["classifier"], tmp_path)
+    assert f"model.feature_cache_dir={tmp_path}" in classifier
+    compat = bench.cold_cache_overrides(bench.BEFORE["compatibility"], tmp_path)
+    assert compat == [f"data.feature_cache_dir={tmp_path}"]
+    cfg = bench.compose([*bench.BEFORE["classifier"], *classifier])
+    assert cfg.model.feature_cache_dir == str(tmp_path)
