@@ -376,7 +376,7 @@ def root_dir() -> Path:
 
 def plan_steps(args: argparse.Namespace, present: list[str], root: Path) -> list[Step]:
     """The steps this run needs: a training run per missing model, then the evaluation."""
-    chosen = args.models or default_models()
+    chosen = [m for m in default_models() if not args.models or m in args.models]  # in order
     missing = [m for m in chosen if args.force or m not in present]
     first_use = not (root / SYNTH_DIR).is_dir()
     steps = [
@@ -402,7 +402,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--eval-override", action="append", default=[], help="a Hydra override for evaluate.py"
     )
     parser.add_argument("--port", type=int, default=8000, help="port of the service")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.models or ()) - set(default_models()))
+    if unknown:
+        parser.error(f"no quickstart for {unknown}; the models are {default_models()}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,6 +128,13 @@ def test_bundles_present_are_not_trained_again(tmp_path):
     assert "clip" in [s.name for s in forced]
 
 
+def test_a_subset_of_models_trains_in_the_quickstart_order_and_unknown_names_fail(tmp_path):
+    args = quickstart.parse_args(["--models", "compatibility", "clip", "--no-evaluate"])
+    assert [s.name for s in quickstart.plan_steps(args, [], tmp_path)] == ["clip", "compatibility"]
+    with pytest.raises(SystemExit):
+        quickstart.parse_args(["--models", "tagr"])
+
+
 def _child(code: str) -> list[str]:
     return ["-c", textwrap.dedent(code)]
 
