@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HARDWARE ?= cpu
+# more quickstart options, e.g. make run ARGS="--models tagger --no-serve"
+ARGS ?=
 
 .PHONY: setup run test lint format clean-logs
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(PY) -m wardrobe.quickstart --hardware $(HARDWARE)
+	$(PY) -m wardrobe.quickstart --hardware $(HARDWARE) $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,148 +1,236 @@
-"""Training throughput (samples/s) per model and hardware profile, through the real configs.
+"""Training speed per model, before and after: samples/s and the time to the design target.
 
-    python benchmarks/train.py [--models classifier tagger] [--steps 6] [--batch 32]
+    python benchmarks/train.py [--models tagger clip] [--steps 8]        # short: samples/s only
+    python benchmarks/train.py --full [--models ...]                     # whole runs (hours)
 
-For each model config and each hardware profile this machine can run (cpu always; the GPU
-profiles where CUDA is present), the LightningModule is built from the composed Hydra config and
-trained by a Lightning Trainer with the profile's precision, compile and accumulation settings,
-on random tensors of the real input shapes (no data loading, so the model is what is measured).
-The baseline in the same run: the same model with its backbone frozen on the cpu profile.
+For each model, two configs run as real ``train.py`` processes, one after the other, in one
+benchmark run:
+
+* **before**: the quickstart as it was on main at commit b0f44d1, written out below as override
+  lists (e.g. the tagger fine-tuned 3 epochs at 128 px);
+* **after**: ``experiment=quickstart/<model>`` with exactly the arguments ``make run`` gives it
+  (:func:`wardrobe.quickstart.training_step`: its fit capped at its time budget).
+
+Each run writes its progress file (:mod:`wardrobe.utils.progress`): the training samples/s of
+its fit loop (after two warm-up batches) and every validation and test with its wall time. The
+**time to target** is the wall time from the process's start (imports, data, feature caches
+included) to the first evaluation whose design metric passes the target (ARCHITECTURE.md); the
+test of the final weights counts as the last evaluation. ``--full`` runs the configs whole, each
+with a fresh feature cache as a fresh clone has (nothing is exported: model_artifacts/ is
+untouched; the compatibility model reads the CLIP bundle there); the short mode runs
+``--steps`` optimiser steps per config (head warm-ups on cached features skipped, no test,
+caches shared: a first run's wall time includes encoding that later runs reuse) and reports
+samples/s only. Logs: ``logs/benchmarks/train/<time>/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-import lightning as L
-import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from omegaconf import open_dict
-from torch.utils.data import DataLoader, Dataset
+from omegaconf import OmegaConf
 
-from wardrobe import config as _config  # noqa: F401  (resolvers)
-from wardrobe import tasks
-from wardrobe.taxonomy import ATTRIBUTE_HEADS
+from wardrobe import quickstart
+from wardrobe.utils.progress import PROGRESS_FILE_ENV, read_progress
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+REPO = Path(__file__).resolve().parents[1]
+
+# The quickstart configs on main at commit b0f44d1 (conf/experiment/quickstart/*.yaml there)
+BEFORE: dict[str, list[str]] = {
+    "detector": [
+        "model=detector",
+        "data.batch_size=16",
+        "trainer.max_epochs=100",
+        "trainer.max_time=00:00:55:00",
+        "model.optimizer=AdamW",
+        "model.lr0=0.002",
+        "model.cache=ram",
+        "model.plots=false",
+        "+model.train_args.warmup_epochs=1",
+    ],
+    "classifier": [
+        "model=classifier",
+        "data=classification_real",
+        "model/preprocessing=lite0_224",
+        "objective.metric=val/real/strict_acc",
+        "objective.mode=max",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=0",
+        "model._target_=wardrobe.models.partial_label.PartialLabelClassifierModule",
+        "+model.real_mapping=null",
+        "+model.head_warmup_epochs=60",
+        "+model.head_warmup_lr=0.001",
+        "+model.feature_cache_dir=${paths.data_dir}/cache/features",
+        "model.freeze_backbone=true",
+        "model.optimizer.lr=0.0003",
+    ],
+    "tagger": [
+        "model=tagger",
+        "model/preprocessing=lite0_128",
+        "model.freeze_backbone=false",
+        "trainer.max_epochs=3",
+        "model.optimizer.lr=0.002",
+    ],
+    "clip": [
+        "model=clip",
+        "model/preprocessing=lite0_128",
+        "model.freeze_backbone=false",
+        "trainer.max_epochs=3",
+        "model.optimizer.lr=0.001",
+    ],
+    "compatibility": [
+        "model=compatibility",
+        "trainer.max_epochs=25",
+        "callbacks.early_stopping.patience=8",
+        "model.net.feature_dim=256",
+        "~model.preprocessing.encoder",
+        "+model.preprocessing.encoder={kind: bundle, path: '${paths.artifacts_dir}/clip'}",
+        "+model.preprocessing.encoder_weights_sha256=null",
+    ],
+}
+# The design's targets (ARCHITECTURE.md) as each run logs them; CLIP has none (reported only)
+TARGETS: dict[str, tuple[str, float] | None] = {
+    "detector": ("map50", 0.70),
+    "classifier": ("acc", 0.80),  # top-1 on the synthetic crops (val/acc, test/acc)
+    "tagger": ("macro_f1", 0.70),
+    "compatibility": ("acc", 0.65),
+    "clip": None,
+}
 
 
-class RandomBatches(Dataset):
-    """Random samples shaped like the model's real batches."""
+def compose(overrides: list[str]) -> Any:
+    """The config ``train.py`` would run with ``overrides``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-    def __init__(self, model: str, image_size: int, n_classes: int, length: int) -> None:
-        self.model, self.size, self.n_classes, self.length = model, image_size, n_classes, length
+    import wardrobe.config  # noqa: F401  (resolvers)
 
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int):
-        image = torch.randn(3, self.size, self.size)
-        if self.model == "classifier":
-            return image, torch.randint(0, self.n_classes, ()).item()
-        targets, masks = {}, {}
-        for head, (kind, vocab) in ATTRIBUTE_HEADS.items():
-            if kind == "multiclass":
-                targets[head] = torch.randint(0, len(vocab), ())
-            elif kind == "multilabel":
-                targets[head] = torch.randint(0, 2, (len(vocab),)).float()
-            else:
-                targets[head] = torch.rand(())
-            masks[head] = torch.tensor(True)
-        return image, targets, masks
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = hydra_compose("train", overrides)
+    GlobalHydra.instance().clear()
+    return cfg
 
 
-class StepTimer(L.Callback):
-    """Wall time of the optimiser steps after ``warmup`` (compile and allocation excluded)."""
-
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.end, self.samples = warmup, None, None, 0
-
-    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        if batch_idx == self.warmup * trainer.accumulate_grad_batches:
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            self.start = time.perf_counter()
-        if self.start is not None:
-            self.samples += batch[0].shape[0]
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if self.start is not None:
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            self.end = time.perf_counter()
-
-    def rate(self) -> float:
-        return self.samples / (self.end - self.start)
+def short_overrides(model: str, overrides: list[str], steps: int) -> list[str]:
+    """A few optimiser steps of the same config: samples/s only."""
+    if model == "detector":  # ultralytics: one epoch on `steps` batches of train and val
+        return [f"trainer.fast_dev_run={steps}", "export=false"]
+    extra = [
+        "trainer.max_epochs=1",
+        f"trainer.limit_train_batches={steps}",
+        "trainer.limit_val_batches=1",
+        "trainer.max_time=null",
+        "test=false",
+        "export=false",
+    ]
+    cfg = compose(overrides)
+    if cfg.model.get("head_warmup_epochs"):  # a head fitted on cached features: skipped here
+        extra.append("model.head_warmup_epochs=0")
+    return extra
 
 
-def runnable_profiles() -> list[str]:
-    names = sorted(p.stem for p in (CONF / "hardware").glob("*.yaml"))
-    if not torch.cuda.is_available():
-        return ["cpu"]
-    return [n for n in names if n == "cpu" or n in ("rtx3050", "a100")]
+def cold_cache_overrides(overrides: list[str], cache_dir: Path) -> list[str]:
+    """A fresh feature cache for one run, as a fresh clone has: otherwise the *after* run would
+    reuse the features the *before* run cached (the same frozen encoder), hiding their cost."""
+    cfg = compose(overrides)
+    keys = [
+        key
+        for key in ("model.feature_cache_dir", "data.feature_cache_dir")
+        if OmegaConf.select(cfg, key, default="absent") != "absent"
+    ]
+    return [f"{key}={cache_dir}" for key in keys]
 
 
-def measure(model: str, hardware: str, steps: int, batch: int, frozen: bool) -> dict:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train", [f"model={model}", f"hardware={hardware}", f"data.batch_size={batch}"]
+def run_config(name: str, args: list[str], log_dir: Path) -> dict[str, Any]:
+    """One ``train.py`` run; returns its last progress state, wall time and exit code."""
+    progress_path = log_dir / f"{name}.progress.json"
+    progress_path.unlink(missing_ok=True)
+    with open(log_dir / f"{name}.log", "wb") as log:
+        start_wall, start = time.time(), time.monotonic()
+        code = subprocess.call(
+            [sys.executable, "train.py", *args],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ | {PROGRESS_FILE_ENV: str(progress_path)},
         )
-    with open_dict(cfg):
-        cfg.paths.output_dir = "/tmp/wardrobe-bench"
-        cfg.model.freeze_backbone = frozen
-    runtime = tasks.runtime_settings(cfg)
-    module = instantiate(cfg.model)
-    size = int(cfg.model.preprocessing.image_size)
-    n_classes = len(cfg.data.classes) if "classes" in cfg.data else 0
-    warmup = 2
-    total = (steps + warmup) * batch
-    loader = DataLoader(
-        RandomBatches(model, size, n_classes, total), batch_size=runtime["per_device_batch_size"]
-    )
-    timer = StepTimer(warmup)
-    trainer = L.Trainer(
-        accelerator=cfg.trainer.accelerator,
-        devices=1,
-        precision=cfg.trainer.precision,
-        max_epochs=1,
-        accumulate_grad_batches=runtime["accumulate_grad_batches"],
-        callbacks=[timer],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(module, train_dataloaders=loader)
-    return {**runtime, "rate": timer.rate(), "image_size": size}
+    state = read_progress(progress_path) or {}
+    return {"code": code, "wall_s": time.monotonic() - start, "start": start_wall, **state}
+
+
+def time_to_target(run: dict[str, Any], target: tuple[str, float] | None) -> str:
+    """Wall time from the process's start to the first evaluation past the target."""
+    if target is None:
+        return "no target"
+    metric, threshold = target
+    for entry in run.get("history", []):
+        value = entry["metrics"].get(f"{entry['stage']}/{metric}")
+        if value is not None and value > threshold:
+            return f"{(entry['wall'] - run['start']) / 60:.1f} min ({entry['stage']} {value:.3f})"
+    best = best_value(run, metric)
+    return "not reached" + (f" (best {best:.3f})" if best is not None else "")
+
+
+def best_value(run: dict[str, Any], metric: str) -> float | None:
+    values = [
+        e["metrics"][f"{e['stage']}/{metric}"]
+        for e in run.get("history", [])
+        if f"{e['stage']}/{metric}" in e["metrics"]
+    ]
+    return max(values) if values else None
+
+
+def configs(model: str, hardware: str) -> dict[str, list[str]]:
+    """``before`` and ``after`` train.py arguments of one model."""
+    after = quickstart.training_step(model, hardware, [], quickstart.CONF_DIR, False)
+    return {
+        "before": [*BEFORE[model], f"hardware={hardware}"],
+        "after": [*after.args[1:], "export=false"],
+    }
+
+
+def print_row(model: str, label: str, run: dict[str, Any], full: bool) -> None:
+    rate = run.get("samples_per_s")
+    rate_text = f"{rate:.1f}" if rate is not None else "-"
+    if run["code"] != 0:
+        target = f"FAILED (exit {run['code']})"
+    elif full:
+        target = time_to_target(run, TARGETS[model])
+    else:
+        target = "- (short mode)"
+    print(f"{model:<14}{label:<8}{rate_text:>11}{run['wall_s'] / 60:>9.1f}  {target}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["classifier", "tagger"])
-    parser.add_argument("--steps", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--models", nargs="+", default=quickstart.default_models())
+    parser.add_argument("--hardware", default="cpu")
+    parser.add_argument("--full", action="store_true", help="whole runs: the time to target")
+    parser.add_argument("--steps", type=int, default=8, help="short mode: optimiser steps")
     args = parser.parse_args()
-    torch.manual_seed(0)
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
-    print(f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads")
-    header = f"{'model':<12}{'hardware':<10}{'backbone':<11}{'precision':<11}{'compile':<8}"
-    print(f"{header}{'batch':>6}{'samples/s':>11}{'vs baseline':>13}")
+    os.chdir(REPO)  # quickstart's config paths are relative to the checkout
+    log_dir = REPO / "logs" / "benchmarks" / "train" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    mode = "full runs" if args.full else f"short mode: {args.steps} steps per config"
+    print(f"hardware={args.hardware}, {mode}; logs: {log_dir}")
+    print(f"{'model':<14}{'config':<8}{'samples/s':>11}{'wall min':>9}  time to design target")
     for model in args.models:
-        baseline = measure(model, "cpu", args.steps, args.batch, frozen=True)
-        rows = [("cpu", True, baseline)]
-        rows += [
-            (h, False, measure(model, h, args.steps, args.batch, False))
-            for h in runnable_profiles()
-        ]
-        for hardware, frozen, r in rows:
-            print(
-                f"{model:<12}{hardware:<10}{'frozen' if frozen else 'fine-tuned':<11}"
-                f"{r['precision']:<11}{r['compile']!s:<8}{r['effective_batch_size']:>6}"
-                f"{r['rate']:>11.1f}{r['rate'] / baseline['rate']:>12.2f}x"
-            )
+        for label, overrides in configs(model, args.hardware).items():
+            if args.full:
+                cache = log_dir / "cache" / f"{model}-{label}"
+                run_args = [*overrides, *cold_cache_overrides(overrides, cache)]
+            else:
+                run_args = [*overrides, *short_overrides(model, overrides, args.steps)]
+            run = run_config(f"{model}-{label}", run_args, log_dir)
+            print_row(model, label, run, args.full)
 
 
 if __name__ == "__main__":

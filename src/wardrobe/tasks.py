@@ -23,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 from wardrobe import config as _config  # noqa: F401  (registers the resolvers)
 from wardrobe.artifacts import data_sets_of, save_bundle
 from wardrobe.models.detector.train import YoloTrainer
-from wardrobe.utils import finish_wandb, instantiate_group, wandb_offline_default
+from wardrobe.models.progress_callback import lightning_callbacks as progress_callbacks
+from wardrobe.utils import finish_wandb, instantiate_group, progress, wandb_offline_default
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,8 @@ def _fit_lightning(
         num_workers=runtime["num_workers"],
     )
     callbacks = instantiate_group(cfg.get("callbacks"), "callbacks")
+    # $WARDROBE_PROGRESS_FILE (set by `make run`): the run's progress, whatever callbacks= says
+    callbacks += progress_callbacks(OmegaConf.select(cfg, "objective.metric"))
     loggers = instantiate_group(cfg.get("logger"), "logger")
     trainer: L.Trainer = instantiate(
         cfg.trainer,
@@ -195,6 +198,7 @@ def _fit_lightning(
 
     objects = {"cfg": cfg, "datamodule": datamodule, "model": model, "trainer": trainer}
     if cfg.get("export") and trainer.is_global_zero:
+        progress.report(phase="exporting")
         objects["bundle"] = export_bundle(cfg, model, datamodule, metrics)
     return metrics, objects
 

@@ -22,6 +22,8 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from wardrobe.utils.progress import report as report_progress
+
 log = logging.getLogger(__name__)
 
 
@@ -66,7 +68,11 @@ def encode(
     loader = DataLoader(
         _Images(items, transform, load), batch_size=batch_size, num_workers=num_workers
     )
-    out = [backbone(batch).float().cpu().numpy() for batch in loader]
+    out = []
+    for batch in loader:
+        out.append(backbone(batch).float().cpu().numpy())
+        # make run's live progress ($WARDROBE_PROGRESS_FILE; a no-op without it)
+        report_progress("encoding features", done=sum(map(len, out)), total=len(items))
     backbone.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

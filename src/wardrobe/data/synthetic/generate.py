@@ -41,6 +41,7 @@ from wardrobe.data.formats.polyvore import (
     write_outfits,
 )
 from wardrobe.taxonomy import DF2_CLASSES, DF2_NUM_LANDMARKS, FINE_CATEGORIES
+from wardrobe.utils.progress import report as report_progress
 
 from .outfits import Catalogue, build_splits, category_rows, item_meta
 from .scene import Scene, product_crop, scene_crop, scene_pair
@@ -186,15 +187,20 @@ def _run_all(tasks: list, fn, workers: int, progress: bool, desc: str) -> list:
     """Run ``fn`` over ``tasks`` (in ``workers`` processes), results in task order."""
     bar = tqdm(total=len(tasks), desc=desc, disable=not progress, unit="img")
     results = []
+
+    def done(result) -> None:
+        results.append(result)
+        bar.update()
+        # make run's live progress ($WARDROBE_PROGRESS_FILE; a no-op without it)
+        report_progress(f"generating data ({desc})", done=len(results), total=len(tasks))
+
     if workers <= 1:
         for task in tasks:
-            results.append(fn(task))
-            bar.update()
+            done(fn(task))
     else:
         with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
             for res in pool.imap_unordered(fn, tasks, chunksize=8):
-                results.append(res)
-                bar.update()
+                done(res)
     bar.close()
     return sorted(results, key=lambda r: r.index)
 

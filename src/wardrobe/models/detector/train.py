@@ -63,6 +63,7 @@ from wardrobe.models.detector.net import YoloNet
 from wardrobe.models.detector_start import resolve_architecture
 from wardrobe.preprocessing import DetectionPreprocessing
 from wardrobe.taxonomy import DF2_CLASSES
+from wardrobe.utils import progress
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,8 @@ class YoloTrainer:
         if "time" in args:  # max_time caps max_epochs (ultralytics alone would fill the time)
             yolo.add_callback("on_fit_epoch_end", epoch_cap(int(args["epochs"])))
         yolo.add_callback("on_fit_epoch_end", bridge.on_fit_epoch_end)
+        for event, callback in progress.ultralytics_callbacks(METRIC_KEYS).items():
+            yolo.add_callback(event, callback)  # make run's live progress (else none)
         with offline_checks():
             yolo.train(**args)
         trainer = yolo.trainer
@@ -171,6 +174,7 @@ class YoloTrainer:
             weights = save_dir / "weights" / "last.pt"
         objects["weights"] = weights
         if cfg.get("export"):
+            progress.report(phase="exporting")
             self.data_sets = data_sets_of(data)
             objects["bundle"] = self.export_bundle(cfg, weights, metrics, int(args["imgsz"]))
         return metrics, objects
