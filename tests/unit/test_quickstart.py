@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 
 import pytest
@@ -94,19 +95,33 @@ def test_a_gpu_profile_without_a_measured_budget_says_not_measured(capsys, tmp_p
     assert "not measured" in capsys.readouterr().out
 
 
-def test_the_cpu_plan_caps_a_fit_at_its_budget_unless_the_config_has_its_own_max_time():
+def test_the_cpu_plan_caps_a_fit_at_its_budget_unless_the_config_has_its_own_max_time(tmp_path):
     tagger = quickstart.training_step("tagger", "cpu", ["seed=1"], CONF_DIR, False)
     minutes, max_time = quickstart.quickstart_budget("tagger", "cpu", CONF_DIR)
     assert tagger.budget_s == minutes * 60 and max_time is None
     assert f"trainer.max_time={quickstart.max_time_string(minutes * 60)}" in tagger.args
     assert "trainer.min_epochs=0" in tagger.args  # else Lightning cannot stop inside epoch 1
     assert tagger.args[-1] == "seed=1"  # the user's overrides come last and win
-    detector = quickstart.training_step("detector", "cpu", [], CONF_DIR, first_use_data=True)
-    own, max_time = quickstart.quickstart_budget("detector", "cpu", CONF_DIR)
-    assert not any(a.startswith("trainer.max_time=") for a in detector.args)
-    planned = max(own, quickstart.max_time_minutes(max_time))  # it fills its max_time whole
-    assert detector.budget_s == (planned + quickstart.DATA_BUDGET_MIN["cpu"]) * 60
-    assert "its trainer.max_time" in " ".join(detector.notes)
+    # a quickstart with its own max_time, longer than its budget (ultralytics fills it whole)
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    (conf / "experiment/quickstart/timed.yaml").write_text(
+        textwrap.dedent("""\
+            # @package _global_
+            defaults:
+              - override /model: detector
+            time_budget_min:
+              cpu: 10
+            trainer:
+              max_time: "00:00:20:00"
+            """)
+    )
+    timed = quickstart.training_step("timed", "cpu", [], conf, first_use_data=True)
+    own, max_time = quickstart.quickstart_budget("timed", "cpu", conf)
+    assert own == 10 and quickstart.max_time_minutes(max_time) == 20
+    assert not any(a.startswith("trainer.max_time=") for a in timed.args)
+    assert timed.budget_s == (20 + quickstart.DATA_BUDGET_MIN["cpu"]) * 60
+    assert "its trainer.max_time" in " ".join(timed.notes)
 
 
 def test_every_quickstart_has_a_cpu_budget_and_they_sum_to_30_minutes_at_most(tmp_path):
