@@ -12,7 +12,10 @@ phone photo) and saved as JPEG q90, on disk.
   the whole photo. Unlike the original it keeps every detection, so that it finds the same
   garments and the categories can be compared.
 * **pipeline** - :class:`IngestionPipeline.analyse` (one decode, every model on batches), for
-  each backend and batch size 1, 8 and 32.
+  each backend and batch size 1, 8 and 32: the crop models that share a frozen trunk run it
+  once per batch, then each its head (``trunk s``: that shared pass).
+* **pipeline, separate passes** - the same at the largest batch with every crop model run
+  whole (``IngestionModels(share_trunks=False)``): what the shared pass saves.
 
 Stores are left out of both (their cost is the same). Prints photos/s, garments, the speed-up
 over the baseline and seconds per stage, and checks that the categories equal the baseline's.
@@ -31,6 +34,7 @@ import torch
 from photos import heldout_photos  # benchmarks/photos.py
 
 from wardrobe.ingestion import garments as g
+from wardrobe.ingestion.models import IngestionModels
 from wardrobe.ingestion.pipeline import IngestionPipeline, IngestSettings
 from wardrobe.ingestion.quality import check_quality
 
@@ -127,7 +131,24 @@ def run(args) -> None:
                 rows.append(("pipeline", backend, batch, time.perf_counter() - start, stages))
                 pairs = zip(cats, reference_cats, strict=True)
                 mismatches[(backend, batch)] = sum(a != b for a, b in pairs)
+            if pipeline.models.trunk_groups:
+                _separate(pipeline, backend, paths, args, rows, mismatches, reference_cats)
         _print(rows, len(paths), sum(len(c) for c in reference_cats), mismatches, args)
+
+
+def _separate(shared, backend, paths, args, rows, mismatches, reference) -> None:
+    """The same pipeline at the largest batch with each crop model run whole."""
+    batch = max(args.batches)
+    settings = IngestSettings(backend=backend, conf=args.conf, batch_size=batch)
+    models = IngestionModels.load(args.artifacts, backend, share_trunks=False)
+    pipeline = IngestionPipeline(models, settings=settings)
+    batched(pipeline, paths[:2], 2)
+    pipeline.timer.reset()
+    start = time.perf_counter()
+    cats, stages = batched(pipeline, paths, batch)
+    rows.append(("pipeline, separate passes", backend, batch, time.perf_counter() - start, stages))
+    key = (f"{backend}-separate", batch)
+    mismatches[key] = sum(a != b for a, b in zip(cats, reference, strict=True))
 
 
 def _print(rows, n_photos, n_garments, mismatches, args) -> None:
@@ -137,6 +158,7 @@ def _print(rows, n_photos, n_garments, mismatches, args) -> None:
         "quality",
         "detect",
         "prepare",
+        "trunk",
         "classify",
         "tag",
         "embed",
@@ -152,11 +174,8 @@ def _print(rows, n_photos, n_garments, mismatches, args) -> None:
     print("|" + "---|" * (6 + len(stages)))
     for name, backend, batch, seconds, st in rows:
         rate = n_photos / seconds
-        same = (
-            "-"
-            if name.startswith("baseline")
-            else (f"{n_photos - mismatches[(backend, batch)]}/{n_photos}")
-        )
+        key = (f"{backend}-separate" if "separate" in name else backend, batch)
+        same = "-" if name.startswith("baseline") else f"{n_photos - mismatches[key]}/{n_photos}"
         cells = " | ".join(f"{st.get(s, 0.0):.2f}" for s in stages)
         speed = f"{rate / base_rate:.2f}x"
         print(f"| {name} | {backend} | {batch} | {rate:.2f} | {speed} | {same} | {cells} |")
