@@ -47,7 +47,7 @@ def test_tagger_and_clip_heads_fit_on_one_feature_store(make_cfg, tiny_synth, tm
     assert not torch.allclose(tagger["model"].net.heads["fit"].weight.std(), fresh, rtol=0.01)
 
     bundles = {n: load_bundle(o["bundle"]) for n, o in (("tagger", tagger), ("clip", clip))}
-    records = {n: b.preprocessing[SHARED_TRUNK] for n, b in bundles.items()}
+    records = {n: b.meta[SHARED_TRUNK] for n, b in bundles.items()}
     assert records["tagger"]["fingerprint"] == records["clip"]["fingerprint"]
     assert records["tagger"]["image"]["image_size"] == 64
     assert {shared_trunk_fingerprint(b) for b in bundles.values()} == {
@@ -65,5 +65,5 @@ def test_a_fine_tuned_backbone_records_no_shared_trunk(make_cfg, tiny_synth, tmp
     ]
     _, objects = tasks.train(make_cfg("train", overrides))
     bundle = load_bundle(objects["bundle"])
-    assert SHARED_TRUNK not in bundle.preprocessing
+    assert SHARED_TRUNK not in bundle.meta
     assert shared_trunk_fingerprint(bundle) is None

@@ -6,7 +6,7 @@ prepared with each bundle's own recorded preprocessing (the transform validation
 that share a preprocessing share one prepared batch.
 
 **One trunk pass per crop.** A bundle trained on a frozen backbone records its trunk's
-fingerprint (``bundle.json`` ``preprocessing.shared_trunk``: the trunk weights' sha256 and the
+fingerprint (``bundle.json`` ``shared_trunk``: the trunk weights' sha256 and the
 image preprocessing, :func:`~wardrobe.models.components.backbones.trunk_fingerprint`). At load,
 the fingerprint is recomputed from the loaded weights; the bundles whose fingerprints match run
 that trunk once per batch, then each its own head on the features (the quickstart classifier,
@@ -127,10 +127,10 @@ def _onnx_session(module: nn.Module, path: Path, example: torch.Tensor, input_na
 def shared_trunk_fingerprint(bundle: Bundle) -> str | None:
     """The fingerprint of a bundle's frozen trunk when its ``bundle.json`` records one and the
     loaded weights and preprocessing match it; else None (the bundle runs whole)."""
-    spec = bundle.preprocessing_spec
-    record = spec.extra.get(SHARED_TRUNK)
+    record = bundle.meta.get(SHARED_TRUNK)
     if not record:
         return None
+    spec = bundle.preprocessing_spec
     net = bundle.net
     where = bundle.path or bundle.name
     if not getattr(net, "shares_trunk", False) or spec.image is None:

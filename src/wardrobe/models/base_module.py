@@ -316,13 +316,11 @@ class BackboneModule(WardrobeModule):
         return trunk_fingerprint(self.net.trunk, self.net.trunk_name, image)
 
     @property
-    def export_preprocessing(self) -> dict[str, Any] | None:
-        """What the bundle records as preprocessing: the block, plus ``shared_trunk`` (the frozen
-        trunk's fingerprint) so that serving runs one trunk pass for every bundle sharing it."""
+    def bundle_meta(self) -> dict[str, Any] | None:
+        """What the bundle records beside its config: ``shared_trunk``, the frozen trunk's
+        fingerprint, so that serving runs one trunk pass for every bundle sharing it."""
         record = self.trunk_record()
-        if record is None:
-            return None
-        return {**self.hparams.preprocessing, SHARED_TRUNK: record}
+        return None if record is None else {SHARED_TRUNK: record}
 
     def trunk_features(self, paths: list, cache_dir: str | None) -> torch.Tensor:
         """Pooled features ``[N, F]`` of image files through the frozen trunk, from the shared

@@ -63,17 +63,16 @@ def _save(root: Path, nets: dict, record: bool = True, record_of: dict | None = 
     """Save the three bundles; ``record``: with the shared-trunk fingerprint of
     ``record_of[name]`` (default: the net's own trunk)."""
     for name, net in nets.items():
-        pre = {**IMAGE, **(TEXT if name == "clip" else {})}
-        if record:
-            source = (record_of or {}).get(name, net)
-            pre[SHARED_TRUNK] = trunk_fingerprint(source.trunk, TRUNK, IMAGE)
+        source = (record_of or {}).get(name, net)
+        meta = {SHARED_TRUNK: trunk_fingerprint(source.trunk, TRUNK, IMAGE)} if record else None
         save_bundle(
             root / name,
             name=name,
             net=net,
             net_cfg=net.config,
             labels=_labels(name),
-            preprocessing=pre,
+            preprocessing={**IMAGE, **(TEXT if name == "clip" else {})},
+            extra_meta=meta,
         )
     return root
 
@@ -163,7 +162,7 @@ def test_a_record_that_does_not_match_the_weights_falls_back_to_the_whole_model(
 def test_bundles_without_a_record_run_whole_as_before(tmp_path):
     root = _save(tmp_path, _nets(), record=False)
     meta = json.loads((root / "tagger" / "bundle.json").read_text())
-    assert SHARED_TRUNK not in meta["preprocessing"]
+    assert SHARED_TRUNK not in meta
     models = _models(root)
     assert models.trunk_groups == {}
     crops = _crops(2)

@@ -393,7 +393,7 @@ class BackboneNet(nn.Module):
 
 
 # ------------------------------------------------------------------------------ shared trunks
-#: the key of ``bundle.json``'s preprocessing block that records a frozen trunk's fingerprint
+#: the key of ``bundle.json`` that records a frozen trunk's fingerprint
 SHARED_TRUNK = "shared_trunk"
 #: what a trunk's output is: ``pooled`` = the backbone's ``[B, F]`` features (heads read them)
 POOLED = "pooled"
@@ -420,7 +420,7 @@ def trunk_sha256(trunk: nn.Module) -> str:
 def trunk_fingerprint(
     trunk: nn.Module, backbone: str, image: Mapping[str, Any], output: str = POOLED
 ) -> dict[str, Any]:
-    """What a bundle records of its frozen trunk (``bundle.json`` ``preprocessing.shared_trunk``):
+    """What a bundle records of its frozen trunk (``bundle.json`` ``shared_trunk``):
     the weights' sha256, the image preprocessing, the architecture and the output kind, and
     ``fingerprint``, a hash of them all. Serving runs a trunk once per batch for every bundle
     with the same ``fingerprint`` (same weights and same inputs give the same features)."""
