@@ -15,6 +15,10 @@ phone photo) and saved as JPEG q90, on disk.
   each backend and batch size 1, 8 and 32. A big JPEG is decoded at a reduced scale (libjpeg's
   DCT scaling, never below the 1280 px working copy); for 12 MP photos the row **pipeline, full
   decode** (last backend, largest batch) decodes every pixel first, as before, for comparison.
+  The crop models that share a frozen trunk run it once per batch, then each its head
+  (``trunk s``: that shared pass).
+* **pipeline, separate passes** - the same at the largest batch with every crop model run
+  whole (``IngestionModels(share_trunks=False)``): what the shared pass saves.
 
 Stores are left out of both (their cost is the same). Prints photos/s, garments, the speed-up
 over the baseline and seconds per stage, and checks that the categories equal the baseline's.
@@ -34,6 +38,7 @@ from photos import heldout_photos  # benchmarks/photos.py
 
 from wardrobe.ingestion import garments as g
 from wardrobe.ingestion.decode import decode_image
+from wardrobe.ingestion.models import IngestionModels
 from wardrobe.ingestion.pipeline import IngestionPipeline, IngestSettings
 from wardrobe.ingestion.quality import check_quality
 
@@ -130,6 +135,8 @@ def run(args) -> None:
                 rows.append(("pipeline", backend, batch, time.perf_counter() - start, stages))
                 pairs = zip(cats, reference_cats, strict=True)
                 mismatches[(backend, batch)] = sum(a != b for a, b in pairs)
+            if pipeline.models.trunk_groups:
+                _separate(pipeline, backend, paths, args, rows, mismatches, reference_cats)
         if args.side >= 2 * IngestSettings().work_side:  # big photos: the reduced decode's gain
             backend, batch = list(pipelines)[-1], max(args.batches)
             pipeline = pipelines[backend]
@@ -151,6 +158,21 @@ def full_decode(pipeline: IngestionPipeline):
     return lambda raw: decode_image(raw, s.max_pixels, s.max_bytes)
 
 
+def _separate(shared, backend, paths, args, rows, mismatches, reference) -> None:
+    """The same pipeline at the largest batch with each crop model run whole."""
+    batch = max(args.batches)
+    settings = IngestSettings(backend=backend, conf=args.conf, batch_size=batch)
+    models = IngestionModels.load(args.artifacts, backend, share_trunks=False)
+    pipeline = IngestionPipeline(models, settings=settings)
+    batched(pipeline, paths[:2], 2)
+    pipeline.timer.reset()
+    start = time.perf_counter()
+    cats, stages = batched(pipeline, paths, batch)
+    name = "pipeline, separate passes"
+    rows.append((name, backend, batch, time.perf_counter() - start, stages))
+    mismatches[(name, backend, batch)] = sum(a != b for a, b in zip(cats, reference, strict=True))
+
+
 def _print(rows, n_photos, n_garments, mismatches, args) -> None:
     stages = [
         "read",
@@ -158,6 +180,7 @@ def _print(rows, n_photos, n_garments, mismatches, args) -> None:
         "quality",
         "detect",
         "prepare",
+        "trunk",
         "classify",
         "tag",
         "embed",

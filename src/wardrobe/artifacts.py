@@ -130,11 +130,14 @@ def save_bundle(
     train_cfg: DictConfig | None = None,
     extra_files: Mapping[str, str | Path] | None = None,
     data_sets: Sequence[Mapping[str, Any]] | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a bundle atomically to ``out_dir`` (replacing an older one) and return its path.
 
     ``data_sets``: what the model learnt from (name, licence, image counts), kept in
-    ``bundle.json`` so a bundle says whether it has seen real photos."""
+    ``bundle.json`` so a bundle says whether it has seen real photos. ``extra_meta``: more
+    top-level keys of ``bundle.json`` (a frozen trunk's ``shared_trunk`` fingerprint); they may
+    not replace the ones written here."""
     out_dir = Path(out_dir)
     net_cfg = _plain(net_cfg)
     target = net_cfg.get("_target_", "")
@@ -161,6 +164,10 @@ def save_bundle(
         "extra_sha256": {dst: _sha256(staging / dst) for dst in sorted(extra_files or {})},
         "data_sets": [dict(_plain(d)) for d in data_sets or []],
     }
+    clash = sorted(set(extra_meta or {}) & set(meta))
+    if clash:
+        raise BundleError(f"extra_meta may not replace {clash}")
+    meta.update({k: _plain(v) for k, v in (extra_meta or {}).items()})
     (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
     (staging / METRICS_FILE).write_text(json.dumps(dict(metrics or {}), indent=2, sort_keys=True))
     if train_cfg is not None:

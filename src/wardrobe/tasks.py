@@ -231,6 +231,8 @@ def export_bundle(
         metrics=metrics,
         train_cfg=cfg,
         data_sets=data_sets_of(datamodule),
+        # e.g. a frozen trunk's fingerprint, so serving shares one pass among the crop models
+        extra_meta=getattr(model, "bundle_meta", None),
     )
     log.info("exported bundle %s", out)
     return out

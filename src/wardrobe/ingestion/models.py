@@ -5,10 +5,19 @@ CLIP model, each rebuilt from its bundle without training code, in ``eval()`` mo
 prepared with each bundle's own recorded preprocessing (the transform validation used); bundles
 that share a preprocessing share one prepared batch.
 
+**One trunk pass per crop.** A bundle trained on a frozen backbone records its trunk's
+fingerprint (``bundle.json`` ``shared_trunk``: the trunk weights' sha256 and the
+image preprocessing, :func:`~wardrobe.models.components.backbones.trunk_fingerprint`). At load,
+the fingerprint is recomputed from the loaded weights; the bundles whose fingerprints match run
+that trunk once per batch, then each its own head on the features (the quickstart classifier,
+tagger and CLIP share the ImageNet Lite0 trunk at 224 px). A bundle without a record (older
+bundles, fine-tuned backbones), or whose record does not match its weights, runs whole, as before.
+
 Backends (``backend``): ``torch`` runs the safetensors weights; ``onnx`` runs the detector's
-exported ``model.onnx`` and exports the classifier, tagger and CLIP image tower to ONNX once
-(cached under ``<artifacts>/.onnx_cache/<name>-<weights sha>.onnx``), then runs them all in
-ONNX Runtime. Both give the same outputs up to float rounding (tested).
+exported ``model.onnx`` and exports the classifier, tagger and CLIP image tower (or the shared
+trunk and each head) to ONNX once (cached under ``<artifacts>/.onnx_cache/``, named by weights
+sha or trunk fingerprint), then runs them all in ONNX Runtime. Both give the same outputs up to
+float rounding, shared or not (tested).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from torch import nn
 
 from wardrobe.artifacts import Bundle, BundleError, load_bundle
 from wardrobe.ingestion.timing import StageTimer
+from wardrobe.models.components.backbones import SHARED_TRUNK, trunk_fingerprint
 from wardrobe.models.components.tagger_net import head_outputs
 from wardrobe.models.detector import GarmentDetector, load_detector
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
@@ -33,6 +43,7 @@ from wardrobe.utils import onnx_session_options
 log = logging.getLogger(__name__)
 
 BUNDLES = ("detector", "classifier", "tagger", "clip")
+CROP_MODELS = ("classifier", "tagger", "clip")
 BACKENDS = ("torch", "onnx")
 ONNX_CACHE = ".onnx_cache"
 
@@ -42,36 +53,57 @@ def _expected_tagger_labels() -> dict[str, list[str]]:
 
 
 class _TaggerLogits(nn.Module):
-    """The tagger's heads as one tuple in a fixed order (ONNX outputs are positional)."""
+    """The tagger's heads as one tuple in a fixed order (ONNX outputs are positional); on images,
+    or (``from_features``) on the shared trunk's features."""
 
-    def __init__(self, net: nn.Module, heads: Sequence[str]) -> None:
+    def __init__(self, net: nn.Module, heads: Sequence[str], from_features: bool = False) -> None:
         super().__init__()
-        self.net, self.heads = net, tuple(heads)
+        self.net, self.heads, self.from_features = net, tuple(heads), from_features
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = self.net(x)
+        out = self.net.forward_features(x) if self.from_features else self.net(x)
         return tuple(out[h] for h in self.heads)
 
 
-class _Runner:
-    """``[B, 3, H, W]`` float32 numpy -> list of numpy outputs, on torch or ONNX Runtime."""
+class _Head(nn.Module):
+    """A net's ``forward_features``: its outputs from the shared trunk's features."""
 
-    def __init__(self, module: nn.Module, backend: str, onnx_path: Path | None, size: int):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_features(features)
+
+
+class _Runner:
+    """float32 numpy batch -> list of numpy outputs, on torch or ONNX Runtime. ``example`` is a
+    2-row input of the right shape (ONNX export; the batch axis is dynamic)."""
+
+    def __init__(
+        self,
+        module: nn.Module,
+        backend: str,
+        onnx_path: Path | None,
+        example: torch.Tensor,
+        input_name: str = "images",
+    ):
         self.module, self.backend = module.eval(), backend
         self.session = None
+        self.input_name = input_name
         if backend == "onnx":
-            self.session = _onnx_session(module, onnx_path, size)
+            self.session = _onnx_session(module, onnx_path, example, input_name)
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         if self.session is not None:
-            return self.session.run(None, {"images": batch})
+            return self.session.run(None, {self.input_name: batch})
         with torch.inference_mode():
             out = self.module(torch.from_numpy(batch))
         out = out if isinstance(out, tuple) else (out,)
         return [o.float().numpy() for o in out]
 
 
-def _onnx_session(module: nn.Module, path: Path, size: int):
+def _onnx_session(module: nn.Module, path: Path, example: torch.Tensor, input_name: str):
     import onnxruntime as ort
 
     if not path.is_file():
@@ -79,10 +111,10 @@ def _onnx_session(module: nn.Module, path: Path, size: int):
         tmp = path.with_suffix(f".{os.getpid()}.tmp")  # workers may export at once
         torch.onnx.export(
             module,
-            (torch.zeros(2, 3, size, size),),
+            (example,),
             str(tmp),
-            input_names=["images"],
-            dynamic_axes={"images": {0: "batch"}},
+            input_names=[input_name],
+            dynamic_axes={input_name: {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )
@@ -90,6 +122,25 @@ def _onnx_session(module: nn.Module, path: Path, size: int):
         log.info("exported %s", path)
     options = onnx_session_options()
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def shared_trunk_fingerprint(bundle: Bundle) -> str | None:
+    """The fingerprint of a bundle's frozen trunk when its ``bundle.json`` records one and the
+    loaded weights and preprocessing match it; else None (the bundle runs whole)."""
+    record = bundle.meta.get(SHARED_TRUNK)
+    if not record:
+        return None
+    spec = bundle.preprocessing_spec
+    net = bundle.net
+    where = bundle.path or bundle.name
+    if not getattr(net, "shares_trunk", False) or spec.image is None:
+        log.warning("%s records a shared trunk but its net has none: run whole", where)
+        return None
+    actual = trunk_fingerprint(net.trunk, net.trunk_name, spec.image.to_dict())
+    if actual["fingerprint"] != record.get("fingerprint"):
+        log.warning("%s: its trunk does not match the recorded fingerprint: run whole", where)
+        return None
+    return actual["fingerprint"]
 
 
 class IngestionModels:
@@ -101,7 +152,10 @@ class IngestionModels:
         bundles: Mapping[str, Bundle],
         backend: str = "torch",
         cache_dir: Path | None = None,
+        share_trunks: bool = True,
     ) -> None:
+        """``share_trunks=False`` runs every crop model whole even when bundles share a trunk
+        (the separate passes the shared one is compared with)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.detector = detector
@@ -117,23 +171,49 @@ class IngestionModels:
         clip = self.bundles["clip"]
         self.clip_net = clip.net
         self.embedding_dim = int(clip.meta["net"]["embed_dim"])
-        modules = {
-            "classifier": self.bundles["classifier"].net,
-            "tagger": _TaggerLogits(self.bundles["tagger"].net, self.heads),
-            "clip": clip.image_encoder(),
-        }
         # each model's inputs as its bundle records them (the transform validation used)
-        self.preprocessing = {n: self.bundles[n].preprocessing_spec.image for n in modules}
+        self.preprocessing = {n: self.bundles[n].preprocessing_spec.image for n in CROP_MODELS}
         self._transforms = {n: p.transform(train=False) for n, p in self.preprocessing.items()}
-        self._runners = {
-            name: _Runner(
-                module,
-                backend,
-                _onnx_path(cache_dir, self.bundles[name]),
-                self.preprocessing[name].image_size,
-            )
-            for name, module in modules.items()
-        }
+        self.trunk_groups = _trunk_groups(self.bundles) if share_trunks else {}
+        self._trunk_of = {n: fp for fp, names in self.trunk_groups.items() for n in names}
+        whole = [name for name in CROP_MODELS if name not in self._trunk_of]
+        self._runners = {name: self._runner(name, cache_dir) for name in whole}
+        groups = self.trunk_groups.items()
+        self._trunks = {fp: self._trunk_runner(names, cache_dir) for fp, names in groups}
+        self._heads = {name: self._head_runner(name, cache_dir) for name in self._trunk_of}
+
+    def _images(self, name: str) -> torch.Tensor:
+        size = self.preprocessing[name].image_size
+        return torch.zeros(2, 3, size, size)
+
+    def _runner(self, name: str, cache_dir: Path | None) -> _Runner:
+        """A crop model run whole (images -> outputs)."""
+        bundle = self.bundles[name]
+        module = {
+            "classifier": lambda: bundle.net,
+            "tagger": lambda: _TaggerLogits(bundle.net, self.heads),
+            "clip": bundle.image_encoder,
+        }[name]()
+        path = _onnx_path(cache_dir, f"{bundle.name}-{bundle.meta['weights_sha256'][:16]}")
+        return _Runner(module, self.backend, path, self._images(name))
+
+    def _trunk_runner(self, names: Sequence[str], cache_dir: Path | None) -> _Runner:
+        """The trunk a group shares (every member's trunk has the same weights)."""
+        fingerprint = self._trunk_of[names[0]]
+        path = _onnx_path(cache_dir, f"trunk-{fingerprint[:16]}")
+        trunk = self.bundles[names[0]].net.trunk
+        return _Runner(trunk, self.backend, path, self._images(names[0]))
+
+    def _head_runner(self, name: str, cache_dir: Path | None) -> _Runner:
+        """A crop model's head on the shared trunk's features."""
+        bundle = self.bundles[name]
+        net = bundle.net
+        module = _TaggerLogits(net, self.heads, True) if name == "tagger" else _Head(net)
+        with torch.no_grad():  # the example's shape (an inference tensor cannot be exported)
+            shape = net.trunk.eval()(self._images(name)).shape
+        features = torch.zeros(shape)
+        path = _onnx_path(cache_dir, f"{bundle.name}-head-{bundle.meta['weights_sha256'][:16]}")
+        return _Runner(module, self.backend, path, features, input_name="features")
 
     @classmethod
     def load(
@@ -142,6 +222,7 @@ class IngestionModels:
         backend: str = "torch",
         device: str = "cpu",
         detector: bool = True,
+        share_trunks: bool = True,
     ) -> IngestionModels:
         """Load ``detector``, ``classifier``, ``tagger`` and ``clip`` from ``artifacts_dir``
         (``detector=False``: no detector, for analysing ready garment crops)."""
@@ -165,7 +246,7 @@ class IngestionModels:
         found = (
             load_detector(root / "detector", backend=backend, device=device) if detector else None
         )
-        return cls(found, bundles, backend, cache_dir=root / ONNX_CACHE)
+        return cls(found, bundles, backend, root / ONNX_CACHE, share_trunks)
 
     # ------------------------------------------------------------------ versions
     @property
@@ -190,26 +271,44 @@ class IngestionModels:
             prepared[name] = by_key[key]
         return prepared
 
+    def _shared_features(self, prepared: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each shared trunk's features of the batch: one pass per trunk, not per model."""
+        features = {}
+        for fingerprint, names in self.trunk_groups.items():
+            with self.timer("trunk"):
+                features[fingerprint] = self._trunks[fingerprint](prepared[names[0]])[0]
+        return features
+
+    def _outputs(
+        self, name: str, prepared: Mapping[str, np.ndarray], features: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        """One model's raw outputs: its head on the shared features, or the whole model."""
+        fingerprint = self._trunk_of.get(name)
+        if fingerprint is None:
+            return self._runners[name](prepared[name])
+        return self._heads[name](features[fingerprint])
+
     def analyse_crops(
         self, crops: Sequence[np.ndarray], batch_size: int = 32
     ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """``(class probabilities [G, 47], {head: probabilities or formality}, embeddings
-        [G, D])`` of RGB crops, run through the three models in batches."""
+        [G, D])`` of RGB crops, run through the three models in batches (a shared trunk once)."""
         probs, heads, embeds = [], {h: [] for h in self.heads}, []
         for start in range(0, len(crops), batch_size):
             with self.timer("prepare"):
                 batch = self._prepare(crops[start : start + batch_size])
+            features = self._shared_features(batch)
             with self.timer("classify"):
-                logits = torch.from_numpy(self._runners["classifier"](batch["classifier"])[0])
+                logits = torch.from_numpy(self._outputs("classifier", batch, features)[0])
             probs.append(logits.softmax(-1).numpy())
             with self.timer("tag"):
-                outs = self._runners["tagger"](batch["tagger"])
+                outs = self._outputs("tagger", batch, features)
             named = {h: torch.from_numpy(o) for h, o in zip(self.heads, outs, strict=True)}
             decoded = head_outputs(named)
             for h in self.heads:
                 heads[h].append(decoded[h].numpy())
             with self.timer("embed"):
-                embeds.append(self._runners["clip"](batch["clip"])[0])
+                embeds.append(self._outputs("clip", batch, features)[0])
         if not probs:
             dim = self.embedding_dim
             empty = {h: np.zeros((0,)) for h in self.heads}
@@ -222,10 +321,15 @@ class IngestionModels:
 
     def run(self, name: str, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Raw outputs of one model (``classifier`` logits, ``tagger`` heads in ``heads``
-        order, ``clip`` embeddings) on one batch of RGB crops."""
+        order, ``clip`` embeddings) on one batch of RGB crops (a shared trunk runs for it)."""
         with self.timer("prepare"):
-            batch = torch.stack([self._transforms[name](c) for c in crops]).numpy()
-        return self._runners[name](batch)
+            batch = {name: torch.stack([self._transforms[name](c) for c in crops]).numpy()}
+        fingerprint = self._trunk_of.get(name)
+        features = {}
+        if fingerprint is not None:
+            with self.timer("trunk"):
+                features[fingerprint] = self._trunks[fingerprint](batch[name])[0]
+        return self._outputs(name, batch, features)
 
     def embed_crops(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
         """L2-normalised CLIP image embeddings ``[G, D]`` of RGB crops."""
@@ -247,7 +351,18 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def _onnx_path(cache_dir: Path | None, bundle: Bundle) -> Path | None:
-    if cache_dir is None:
-        return None
-    return cache_dir / f"{bundle.name}-{bundle.meta['weights_sha256'][:16]}.onnx"
+def _onnx_path(cache_dir: Path | None, stem: str) -> Path | None:
+    return None if cache_dir is None else cache_dir / f"{stem}.onnx"
+
+
+def _trunk_groups(bundles: Mapping[str, Bundle]) -> dict[str, list[str]]:
+    """Trunk fingerprint -> the crop models sharing it (two or more; the others run whole)."""
+    groups: dict[str, list[str]] = {}
+    for name in CROP_MODELS:
+        fingerprint = shared_trunk_fingerprint(bundles[name])
+        if fingerprint is not None:
+            groups.setdefault(fingerprint, []).append(name)
+    shared = {fp: names for fp, names in groups.items() if len(names) > 1}
+    for names in shared.values():
+        log.info("one trunk pass per crop for %s", ", ".join(names))
+    return shared

@@ -35,9 +35,16 @@ from torch import nn
 from torchmetrics import MaxMetric, MetricCollection
 
 from wardrobe.hparams import plain
-from wardrobe.models.components.backbones import NO_WEIGHTS, BackboneNet
+from wardrobe.models.components.backbones import (
+    NO_WEIGHTS,
+    SHARED_TRUNK,
+    BackboneNet,
+    trunk_fingerprint,
+)
+from wardrobe.models.feature_cache import image_features
 from wardrobe.models.metrics import STAGES
-from wardrobe.preprocessing import check_preprocessing
+from wardrobe.preprocessing import ImagePreprocessing, check_preprocessing
+from wardrobe.preprocessing.image import PREPROCESSING_KEYS
 
 # True while ``load_from_checkpoint`` builds a module: the state dict that follows replaces
 # every weight, so the net is built without loading (or downloading) pretrained weights.
@@ -295,3 +302,37 @@ class BackboneModule(WardrobeModule):
             **kwargs,
         )
         self.net.freeze_backbone(freeze_backbone)
+
+    # ------------------------------------------------------------------ the frozen trunk
+    def trunk_record(self, frozen_only: bool = True) -> dict[str, Any] | None:
+        """The trunk's fingerprint (:func:`trunk_fingerprint`) as its weights are now, or None
+        when the net has no separate trunk or (``frozen_only``) the backbone trains."""
+        pre = self.hparams.preprocessing or {}
+        image = {k: v for k, v in pre.items() if k in PREPROCESSING_KEYS}
+        if not self.net.shares_trunk or not image:
+            return None
+        if frozen_only and not self.net.backbone_frozen:
+            return None
+        return trunk_fingerprint(self.net.trunk, self.net.trunk_name, image)
+
+    @property
+    def bundle_meta(self) -> dict[str, Any] | None:
+        """What the bundle records beside its config: ``shared_trunk``, the frozen trunk's
+        fingerprint, so that serving runs one trunk pass for every bundle sharing it."""
+        record = self.trunk_record()
+        return None if record is None else {SHARED_TRUNK: record}
+
+    def trunk_features(self, paths: list, cache_dir: str | None) -> torch.Tensor:
+        """Pooled features ``[N, F]`` of image files through the frozen trunk, from the shared
+        per-image store (:func:`image_features`): the crop models read the same files once."""
+        record = self.trunk_record(frozen_only=False)  # a warm-up before a fine-tune too
+        if record is None:
+            raise ValueError(f"{type(self.net).__name__} has no trunk to cache features of")
+        transform = ImagePreprocessing.from_dict(record["image"]).transform(train=False)
+        x = image_features(self.net.trunk, paths, transform, record["fingerprint"], cache_dir)
+        return torch.from_numpy(x).to(self.device)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Every parameter outside the trunk (what head fitting trains)."""
+        trunk = {id(p) for p in self.net.trunk.parameters()}
+        return [p for p in self.net.parameters() if id(p) not in trunk]

@@ -175,17 +175,23 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         unique = list({id(p): p for p in parts}.values())  # real_repeats repeats one dataset
         tag = f"{self.net.backbone_name}-{self.net.weights}".replace("/", "_")
         features, allowed = [], []
-        for part in unique:  # one cache file per source: the real photos' is shared with probes
+        for part in unique:
             paths = [row[0] for row in part.rows]
-            x = cached_features(
-                self.net.backbone,
-                paths,
-                datamodule.eval_transform,
-                datamodule.preprocessing,
-                self.hparams.feature_cache_dir,
-                tag=tag,
-            )
-            features.append(torch.from_numpy(x))
+            if part.rows and part.rows[0][2] == SYNTH:
+                # the crops the tagger and CLIP read too: the per-image store they share
+                x = self.trunk_features(paths, self.hparams.feature_cache_dir).cpu()
+            else:  # the real photos: one list file, shared with the linear probes
+                x = torch.from_numpy(
+                    cached_features(
+                        self.net.backbone,
+                        paths,
+                        datamodule.eval_transform,
+                        datamodule.preprocessing,
+                        self.hparams.feature_cache_dir,
+                        tag=tag,
+                    )
+                )
+            features.append(x)
             allowed += [part.allowed_vector(row[1]) for row in part.rows]
         return torch.cat(features), torch.stack(allowed)
 

@@ -14,6 +14,8 @@ formal reading). ``{stage}/macro_f1`` is the mean of the F1 of every head that h
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,9 +26,11 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from wardrobe.models.base_module import BackboneModule
 from wardrobe.models.components.tagger_net import head_kind, head_outputs
+from wardrobe.models.feature_cache import fit_on_features
 from wardrobe.models.metrics import head_metrics, head_was_labelled, update_head_metrics
 from wardrobe.taxonomy import FORMALITY_RANGE
 
+log = logging.getLogger(__name__)
 Batch = tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]
 REGRESSION_LOSSES = ("bce", "mse")
 
@@ -83,6 +87,12 @@ class AttributeTaggerModule(BackboneModule):
         optimizer, scheduler, compile, freeze_backbone, preprocessing: as for the classifier.
         loss_weights: ``{head: weight}``; heads not named weigh 1.0, an unknown head fails.
         regression_loss: ``"bce"`` (BCE-with-logits on the soft target) or ``"mse"``.
+        head_warmup_epochs: epochs of the heads alone on cached frozen-trunk features before
+            fitting (needs ``freeze_backbone``; the features are shared with the classifier and
+            CLIP, see :func:`~wardrobe.models.feature_cache.image_features`).
+        head_warmup_lr, head_warmup_batch_size: that fit's AdamW learning rate (cosine-annealed)
+            and batch size.
+        feature_cache_dir: where the features are kept (None: computed, not kept).
     """
 
     best_metric = "macro_f1"
@@ -98,6 +108,10 @@ class AttributeTaggerModule(BackboneModule):
         freeze_backbone: bool = False,
         regression_loss: str = "bce",
         preprocessing: Mapping[str, Any] | None = None,
+        head_warmup_epochs: int = 0,
+        head_warmup_lr: float = 1e-3,
+        head_warmup_batch_size: int = 256,
+        feature_cache_dir: str | None = None,
     ) -> None:
         weights = {str(k): float(v) for k, v in (loss_weights or {}).items()}
         if regression_loss not in REGRESSION_LOSSES:
@@ -111,6 +125,10 @@ class AttributeTaggerModule(BackboneModule):
             loss_weights=weights,
             regression_loss=regression_loss,
             preprocessing=preprocessing,
+            head_warmup_epochs=int(head_warmup_epochs),
+            head_warmup_lr=float(head_warmup_lr),
+            head_warmup_batch_size=int(head_warmup_batch_size),
+            feature_cache_dir=feature_cache_dir,
         )
         self.head_sizes: dict[str, int] = dict(self.net.head_sizes)
         unknown = set(weights) - set(self.head_sizes)
@@ -207,6 +225,44 @@ class AttributeTaggerModule(BackboneModule):
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
+
+    # ------------------------------------------------------------------ head warm-up
+    def on_fit_start(self) -> None:
+        """Fit the heads on cached trunk features of every training row (``head_warmup_epochs``)."""
+        epochs = self.hparams.head_warmup_epochs
+        if epochs <= 0 or self.trainer.ckpt_path or self.trainer.sanity_checking:
+            return
+        started = time.perf_counter()
+        data = self.trainer.datamodule.data_train
+        paths = [data.root / row.image for row in data.rows]
+        features = self.trunk_features(paths, self.hparams.feature_cache_dir)
+        targets = {h: torch.stack([t[h] for t, _ in data.encoded]) for h in self.head_sizes}
+        masks = {h: torch.stack([m[h] for _, m in data.encoded]) for h in self.head_sizes}
+
+        def loss_of(index: torch.Tensor) -> torch.Tensor:
+            outputs = self.net.forward_features(features[index])
+            batch_targets = {h: v[index].to(self.device) for h, v in targets.items()}
+            batch_masks = {h: v[index].to(self.device) for h, v in masks.items()}
+            losses = self.head_losses(outputs, batch_targets, batch_masks)
+            return sum(self.loss_weights[h] * loss for h, loss in losses.items())
+
+        self.net.train()  # dropout on; a frozen trunk stays in eval mode
+        history = fit_on_features(
+            loss_of,
+            self.head_parameters(),
+            len(features),
+            epochs,
+            self.hparams.head_warmup_lr,
+            self.hparams.head_warmup_batch_size,
+        )
+        log.info(
+            "head warm-up: %d epochs on %d cached rows in %.0f s (loss %.3f -> %.3f)",
+            epochs,
+            len(features),
+            time.perf_counter() - started,
+            history[0],
+            history[-1],
+        )
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "val")

@@ -22,7 +22,9 @@ Nothing here imports Lightning: serving rebuilds the nets from their config with
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.resources
+import json
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -364,6 +366,69 @@ class BackboneNet(nn.Module):
         return self
 
     @property
+    def trunk(self) -> nn.Module:
+        """The part a frozen net shares with other nets: images -> pooled features ``[B, F]``."""
+        return self.backbone
+
+    @property
+    def trunk_name(self) -> str:
+        """The trunk's architecture (a timm or torchvision name)."""
+        return str(getattr(self, "backbone_name", type(self.backbone).__name__))
+
+    @property
+    def shares_trunk(self) -> bool:
+        """Whether :meth:`forward_features` exists (heads on the trunk's features)."""
+        return True
+
+    def forward_features(self, features: torch.Tensor) -> Any:
+        """The rest of the net on the trunk's features: ``forward(x) ==
+        forward_features(trunk(x))`` (heads fitted on cached features, one trunk pass shared at
+        serving)."""
+        raise NotImplementedError
+
+    @property
     def config(self) -> dict[str, Any]:
         """Keyword arguments that rebuild this net (plus ``_target_``), for checkpoints/bundles."""
         raise NotImplementedError
+
+
+# ------------------------------------------------------------------------------ shared trunks
+#: the key of ``bundle.json`` that records a frozen trunk's fingerprint
+SHARED_TRUNK = "shared_trunk"
+#: what a trunk's output is: ``pooled`` = the backbone's ``[B, F]`` features (heads read them)
+POOLED = "pooled"
+#: state-dict entries that never change a trunk's eval output (BatchNorm's step counter)
+_FINGERPRINT_SKIP = ("num_batches_tracked",)
+
+
+def trunk_sha256(trunk: nn.Module) -> str:
+    """sha256 of a trunk's weights (names relative to the trunk, dtypes, shapes, values).
+
+    Two nets whose frozen trunks have the same hash compute the same features from the same
+    input tensor, whichever net holds them (a classifier's ``backbone``, CLIP's ``visual.trunk``).
+    """
+    digest = hashlib.sha256()
+    for name, tensor in trunk.state_dict().items():
+        if name.rsplit(".", 1)[-1] in _FINGERPRINT_SKIP:
+            continue
+        value = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()
+
+
+def trunk_fingerprint(
+    trunk: nn.Module, backbone: str, image: Mapping[str, Any], output: str = POOLED
+) -> dict[str, Any]:
+    """What a bundle records of its frozen trunk (``bundle.json`` ``shared_trunk``):
+    the weights' sha256, the image preprocessing, the architecture and the output kind, and
+    ``fingerprint``, a hash of them all. Serving runs a trunk once per batch for every bundle
+    with the same ``fingerprint`` (same weights and same inputs give the same features)."""
+    record = {
+        "backbone": str(backbone),
+        "output": output,
+        "trunk_sha256": trunk_sha256(trunk),
+        "image": {k: list(v) if isinstance(v, tuple) else v for k, v in image.items()},
+    }
+    text = json.dumps(record, sort_keys=True)
+    return {**record, "fingerprint": hashlib.sha256(text.encode()).hexdigest()}

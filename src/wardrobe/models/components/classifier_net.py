@@ -37,7 +37,11 @@ class GarmentClassifierNet(BackboneNet):
         self.head = nn.Linear(self.num_features, self.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.backbone(x)))
+        return self.forward_features(self.backbone(x))
+
+    def forward_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits from the backbone's pooled features."""
+        return self.head(self.dropout(features))
 
     @property
     def config(self) -> dict[str, Any]:

@@ -214,6 +214,28 @@ class GarmentClipNet(BackboneNet):
         return getattr(visual, "trunk", visual)
 
     @property
+    def trunk_name(self) -> str:
+        return self.image_tower
+
+    @property
+    def shares_trunk(self) -> bool:
+        """A timm image tower has a trunk and a projection; an open_clip tower is one piece."""
+        return hasattr(self.clip.visual, "trunk") and hasattr(self.clip.visual, "head")
+
+    @property
+    def image_head(self) -> nn.Module:
+        """What maps the trunk's pooled features to the joint space (timm towers: the
+        projection); an open_clip tower has no separate trunk, so no head to share it with."""
+        head = getattr(self.clip.visual, "head", None)
+        if head is None or not hasattr(self.clip.visual, "trunk"):
+            raise ValueError(f"the {self.open_clip_model} image tower has no separate trunk")
+        return head
+
+    def forward_features(self, features: torch.Tensor) -> torch.Tensor:
+        """L2-normalised image embeddings ``[B, D]`` from the trunk's pooled features."""
+        return F.normalize(self.image_head(features), dim=-1)
+
+    @property
     def logit_scale(self) -> nn.Parameter:
         """The learnt log temperature: logits = ``exp(logit_scale) * cosine``."""
         return self.clip.logit_scale

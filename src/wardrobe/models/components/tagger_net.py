@@ -90,7 +90,11 @@ class AttributeTaggerNet(BackboneNet):
         self.heads = nn.ModuleDict({n: nn.Linear(self.num_features, s) for n, s in heads.items()})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.dropout(self.backbone(x))
+        return self.forward_features(self.backbone(x))
+
+    def forward_features(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every head's logits from the backbone's pooled features."""
+        features = self.dropout(features)
         return {name: head(features) for name, head in self.heads.items()}
 
     @property
