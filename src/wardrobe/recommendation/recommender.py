@@ -277,10 +277,11 @@ class Recommender:
 
     def _objective(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
         """The blend the search ranks by: rules, the learned net (when it ran), request
-        similarity, clamped preference."""
+        similarity, clamped preference. The rules weigh ``rules_alone`` when the net did not run."""
         blend, clamp = self.settings.blend, self.settings.personal.clamp
+        rules_weight = blend.rules if "learned" in parts else blend.rules_alone
         total = (
-            blend.rules * parts["rules"]
+            rules_weight * parts["rules"]
             + blend.text * parts["text"]
             + np.clip(parts["personal"], -clamp, clamp)
         )

@@ -35,6 +35,10 @@ class BlendWeights(_Settings):
     # weight 0.7 gave the best top-10 stylist-rule hit rate of 0, 0.4, 0.7 and 1
     rules: float = Field(0.3, ge=0)
     learned: float = Field(0.7, ge=0)
+    # the rules' weight when the net does not run (no compatibility bundle, or one whose
+    # features the store cannot give): the weight the rules had before the net's blend was
+    # tuned, against which text and preference were balanced
+    rules_alone: float = Field(0.6, ge=0)
     text: float = Field(0.5, ge=0)  # times the mean CLIP cosine to the request
 
 

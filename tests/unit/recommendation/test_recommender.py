@@ -365,3 +365,12 @@ def test_a_garment_feature_bundle_that_reads_captions_needs_a_text_embedder(repo
     assert rec.learned_scorer_status == (
         "off: the compatibility net reads caption embeddings but no text embedder"
     )
+
+
+def test_without_the_learned_net_the_rules_weigh_rules_alone(repo):
+    settings = RecommendSettings.model_validate({"blend": {"rules": 0.3, "rules_alone": 0.6}})
+    rec = Recommender(repo, settings)
+    parts = {"rules": np.array([1.0]), "text": np.array([0.0]), "personal": np.array([0.0])}
+    assert rec._objective(parts)[0] == pytest.approx(0.6)
+    with_net = {**parts, "learned": np.array([1.0])}
+    assert rec._objective(with_net)[0] == pytest.approx(0.3 + settings.blend.learned)
