@@ -25,3 +25,17 @@ def plain(value: Any, where: str = "hparams") -> Any:
     if isinstance(value, _PRIMITIVES):
         return value
     raise TypeError(f"{where}: cannot store a {type(value).__name__} as a hyperparameter")
+
+
+def max_time_seconds(max_time: Any) -> float | None:
+    """Lightning ``max_time`` (``"DD:HH:MM:SS"`` or a days/hours/minutes/seconds dict) in
+    seconds; None when unset."""
+    if not max_time:
+        return None
+    if isinstance(max_time, str):
+        days, hours, minutes, seconds = (float(v) for v in max_time.split(":"))
+    else:
+        spec = dict(plain(max_time))
+        days, hours = float(spec.get("days", 0)), float(spec.get("hours", 0))
+        minutes, seconds = float(spec.get("minutes", 0)), float(spec.get("seconds", 0))
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds

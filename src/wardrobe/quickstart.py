@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from wardrobe.artifacts import list_bundles
+from wardrobe.hparams import max_time_seconds
 from wardrobe.serving.launch import ServeProcess
 from wardrobe.utils.progress import PROGRESS_FILE_ENV, read_progress
 
@@ -106,14 +107,8 @@ def max_time_string(seconds: float) -> str:
 
 def max_time_minutes(max_time: Any) -> float | None:
     """Lightning ``max_time`` (``"DD:HH:MM:SS"`` or a dict) in minutes."""
-    if not max_time:
-        return None
-    if isinstance(max_time, str):
-        days, hours, minutes, seconds = (float(v) for v in max_time.split(":"))
-    else:
-        days, hours = float(max_time.get("days", 0)), float(max_time.get("hours", 0))
-        minutes, seconds = float(max_time.get("minutes", 0)), float(max_time.get("seconds", 0))
-    return days * 1440 + hours * 60 + minutes + seconds / 60
+    seconds = max_time_seconds(max_time)
+    return None if seconds is None else seconds / 60
 
 
 def training_step(

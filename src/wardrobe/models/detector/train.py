@@ -57,7 +57,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from wardrobe.artifacts import BundleError, data_sets_of, save_bundle
-from wardrobe.hparams import plain
+from wardrobe.hparams import max_time_seconds, plain
 from wardrobe.models.detector.inference import ONNX_FILE
 from wardrobe.models.detector.net import YoloNet
 from wardrobe.models.detector_start import resolve_architecture
@@ -333,15 +333,8 @@ def lightning_limits(
 
 def max_time_hours(max_time: Any) -> float | None:
     """Lightning ``max_time`` (``"DD:HH:MM:SS"`` or a days/hours/minutes/seconds dict) in hours."""
-    if not max_time:
-        return None
-    if isinstance(max_time, str):
-        days, hours, minutes, seconds = (float(v) for v in max_time.split(":"))
-    else:
-        spec = dict(plain(max_time))
-        days, hours = float(spec.get("days", 0)), float(spec.get("hours", 0))
-        minutes, seconds = float(spec.get("minutes", 0)), float(spec.get("seconds", 0))
-    return days * 24 + hours + minutes / 60 + seconds / 3600
+    seconds = max_time_seconds(max_time)
+    return None if seconds is None else seconds / 3600
 
 
 def epoch_cap(max_epochs: int) -> Callable[[Any], None]:
