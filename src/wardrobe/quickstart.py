@@ -12,8 +12,10 @@ left, and the whole run's "x of ~y min"), read from the progress file each run w
 (:mod:`wardrobe.utils.progress`). A model's budget is its quickstart config's
 ``time_budget_min.<hardware>`` (minutes for the whole ``train.py`` run, as measured); a profile
 without one is "not measured". When the config sets no ``trainer.max_time`` the fit loop is capped
-at the budget (``trainer.max_time``; Lightning and ultralytics both stop there, test and export
-what they have). Each run's output goes to ``logs/quickstart/<time>/<model>.log``; a failing run
+at :data:`CAP_FACTOR` times the budget (``trainer.max_time``; Lightning and ultralytics both stop
+there, test and export what they have): a safety net, not the plan, so that a busy machine
+overruns the estimate (the live line says so) instead of training fewer epochs than measured.
+Each run's output goes to ``logs/quickstart/<time>/<model>.log``; a failing run
 stops the command with its name, the end of its log and the log's path (exit code 1); bundles
 already trained stay, so the next ``make run`` goes on from the missing ones.
 """
@@ -48,6 +50,8 @@ EXAMPLE_PHOTOS = ("data/synthwardrobe_heldout/deepfashion2/validation/image/0000
 # The first training run generates SynthWardrobe when data/ lacks it; evaluate.py generates
 # its held-out seed and scores every bundle.
 DATA_BUDGET_MIN = {"cpu": 2.0}
+#: the fit loop stops at this many times its budget (a safety net past the plan, not the plan)
+CAP_FACTOR = 2.0
 EVALUATION_BUDGET_MIN = {"cpu": 3.0}
 SYNTH_DIR = "data/synthwardrobe"
 LOG_TAIL_LINES = 25
@@ -126,9 +130,10 @@ def training_step(
             notes.append(f"more than its time_budget_min of {minutes:.0f}")
             minutes = cap
     elif minutes is not None:
-        # bound the fit loop at the budget (min_epochs=0: Lightning may stop inside epoch 1)
-        args += [f"trainer.max_time={max_time_string(minutes * 60)}", "trainer.min_epochs=0"]
-        notes.append(f"fit capped at {minutes:.0f} min (trainer.max_time)")
+        # bound the fit loop (min_epochs=0: Lightning may stop inside epoch 1)
+        cap = CAP_FACTOR * minutes
+        args += [f"trainer.max_time={max_time_string(cap * 60)}", "trainer.min_epochs=0"]
+        notes.append(f"fit capped at {cap:.0f} min (trainer.max_time)")
     if first_use_data:
         extra = DATA_BUDGET_MIN.get(hardware)
         notes.append("generates SynthWardrobe first")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from wardrobe.models.components.backbones import SHARED_TRUNK, trunk_fingerprint
 from wardrobe.models.components.tagger_net import head_outputs
 from wardrobe.models.detector import GarmentDetector, load_detector
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
-from wardrobe.utils import onnx_session_options
+from wardrobe.utils import onnx_session
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class _Runner:
         self.session = None
         self.input_name = input_name
         if backend == "onnx":
-            self.session = _onnx_session(module, onnx_path, example, input_name)
+            self.session = onnx_session(module, onnx_path, example, input_name)
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         if self.session is not None:
@@ -101,27 +100,6 @@ class _Runner:
             out = self.module(torch.from_numpy(batch))
         out = out if isinstance(out, tuple) else (out,)
         return [o.float().numpy() for o in out]
-
-
-def _onnx_session(module: nn.Module, path: Path, example: torch.Tensor, input_name: str):
-    import onnxruntime as ort
-
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # workers may export at once
-        torch.onnx.export(
-            module,
-            (example,),
-            str(tmp),
-            input_names=[input_name],
-            dynamic_axes={input_name: {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        tmp.replace(path)
-        log.info("exported %s", path)
-    options = onnx_session_options()
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def shared_trunk_fingerprint(bundle: Bundle) -> str | None:

@@ -303,6 +303,13 @@ class BackboneModule(WardrobeModule):
         )
         self.net.freeze_backbone(freeze_backbone)
 
+    def on_test_start(self) -> None:
+        """Channels-last conv weights for the test pass on CPU: eager Lite0 at 224 px runs 2x as
+        fast (37 against 18 images/s, batch 64, 2 cores). Training keeps its layout (and its
+        optimiser state's); bundles save contiguous copies."""
+        if self.device.type == "cpu":
+            self.net.to(memory_format=torch.channels_last)
+
     # ------------------------------------------------------------------ the frozen trunk
     def trunk_record(self, frozen_only: bool = True) -> dict[str, Any] | None:
         """The trunk's fingerprint (:func:`trunk_fingerprint`) as its weights are now, or None

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from wardrobe.utils.onnx import onnx_session
 from wardrobe.utils.progress import report as report_progress
 
 log = logging.getLogger(__name__)
@@ -60,28 +62,56 @@ def cache_key(items: Sequence[Any], preprocessing: Mapping[str, Any], tag: str) 
     return digest.hexdigest()[:20]
 
 
+# ONNX Runtime runs the Lite0 trunk at 224 px 5x as fast as eager torch at batch 64 on this
+# 2-core CPU (94 against 18 images/s; torch channels-last at batch 8: 53); batch 8 is its best
+ENCODE_BATCH = 8
+
+
 @torch.inference_mode()
 def encode(
     backbone: nn.Module,
     items: Sequence[Any],
     transform: Callable,
     load: Callable = load_rgb,
-    batch_size: int = 64,
+    batch_size: int = ENCODE_BATCH,
     num_workers: int = 0,
 ) -> np.ndarray:
-    """Pooled features ``[N, F]`` (float32) of ``items`` through ``backbone`` in eval mode."""
+    """Pooled features ``[N, F]`` (float32) of ``items`` through ``backbone`` in eval mode, run
+    in ONNX Runtime (exported once per call) or in torch when the export fails."""
     was_training = backbone.training
     backbone.eval()
     loader = DataLoader(
         _Images(items, transform, load), batch_size=batch_size, num_workers=num_workers
     )
-    out = []
-    for batch in loader:
-        out.append(backbone(batch).float().cpu().numpy())
-        # make run's live progress ($WARDROBE_PROGRESS_FILE; a no-op without it)
-        report_progress("encoding features", done=sum(map(len, out)), total=len(items))
+    out: list[np.ndarray] = []
+    with tempfile.TemporaryDirectory(prefix="wardrobe-encode-") as tmp:
+        run = None
+        for batch in loader:
+            run = run or _runner(backbone, batch, Path(tmp) / "backbone.onnx")
+            out.append(run(batch))
+            # make run's live progress ($WARDROBE_PROGRESS_FILE; a no-op without it)
+            report_progress("encoding features", done=sum(map(len, out)), total=len(items))
     backbone.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _runner(backbone: nn.Module, example: torch.Tensor, path: Path) -> Callable:
+    """The batch -> features function: ONNX Runtime for a CPU module whose export reproduces
+    it (checked on an input the trace has not seen), else torch on the module's device."""
+    device = next(backbone.parameters()).device
+    eager = lambda batch: backbone(batch.to(device)).float().cpu().numpy()  # noqa: E731
+    if device.type != "cpu":
+        return eager
+    try:
+        session = onnx_session(backbone, path, example, "images")
+        exported = lambda batch: session.run(None, {"images": batch.numpy()})[0]  # noqa: E731
+        check = example.flip(-1)
+        if not np.allclose(exported(check), eager(check), rtol=1e-3, atol=1e-4):
+            raise ValueError("the exported graph computes something else")
+    except Exception as error:  # any export failure: eager torch still works
+        log.warning("ONNX export of the backbone failed (%s): encoding in torch", error)
+        return eager
+    return lambda batch: exported(batch).astype(np.float32)
 
 
 def cached_features(
@@ -92,7 +122,7 @@ def cached_features(
     cache_dir: str | Path | None,
     tag: str,
     load: Callable = load_rgb,
-    batch_size: int = 64,
+    batch_size: int = ENCODE_BATCH,
 ) -> np.ndarray:
     """:func:`encode`, read from / written to ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
@@ -135,7 +165,7 @@ def image_features(
     transform: Callable,
     fingerprint: str,
     cache_dir: str | Path | None,
-    batch_size: int = 64,
+    batch_size: int = ENCODE_BATCH,
 ) -> np.ndarray:
     """``[N, F]`` features of image files through a frozen ``trunk``; each file is encoded once
     per ``fingerprint`` (trunk weights + preprocessing: ``transform`` must be the eval transform

@@ -3,7 +3,13 @@
 """
 
 from wardrobe.utils.instantiate import instantiate_group
-from wardrobe.utils.onnx import onnx_session_options
+from wardrobe.utils.onnx import onnx_session, onnx_session_options
 from wardrobe.utils.wandb_run import finish_wandb, wandb_offline_default
 
-__all__ = ["finish_wandb", "instantiate_group", "onnx_session_options", "wandb_offline_default"]
+__all__ = [
+    "finish_wandb",
+    "instantiate_group",
+    "onnx_session",
+    "onnx_session_options",
+    "wandb_offline_default",
+]

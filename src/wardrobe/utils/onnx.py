@@ -1,8 +1,13 @@
-"""ONNX Runtime settings shared by every model that runs in it."""
+"""ONNX Runtime settings and sessions shared by every model that runs in it."""
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def onnx_session_options() -> Any:
@@ -15,3 +20,28 @@ def onnx_session_options() -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
+
+
+def onnx_session(module: Any, path: Path, example: Any, input_name: str) -> Any:
+    """An ONNX Runtime CPU session of ``module`` (a torch ``nn.Module``), exported to ``path``
+    first when that file is missing; ``example`` is an input of the right shape (the batch axis
+    is dynamic)."""
+    import onnxruntime as ort
+    import torch
+
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # workers may export at once
+        torch.onnx.export(
+            module,
+            (example,),
+            str(tmp),
+            input_names=[input_name],
+            dynamic_axes={input_name: {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        tmp.replace(path)
+        log.info("exported %s", path)
+    providers = ["CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), onnx_session_options(), providers=providers)

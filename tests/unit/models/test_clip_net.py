@@ -45,6 +45,19 @@ def test_embeddings_have_the_joint_size_unit_norm_and_no_nan():
         net.encode_text(tokens[:, :8])
 
 
+def test_the_text_tower_on_trimmed_tokens_matches_open_clip_on_the_whole_context():
+    """The net runs its text tower only up to the batch's last end-of-text token; under the
+    causal mask that is open_clip's ``encode_text`` exactly (fails if the pinned open_clip
+    changes how its CLIP encodes text)."""
+    net = tiny_net().eval()
+    tokens = net.tokenize([*CAPTIONS, "a very long caption " * 3])
+    assert int(tokens.argmax(-1).max()) + 1 < net.context_length  # something is trimmed
+    with torch.no_grad():
+        whole = torch.nn.functional.normalize(net.clip.encode_text(tokens), dim=-1)
+        torch.testing.assert_close(net.encode_text(tokens), whole, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(net.encode_text(tokens[:2]), whole[:2], rtol=1e-5, atol=1e-6)
+
+
 def test_gradients_reach_every_trainable_parameter():
     net = tiny_net().train()
     out = net(torch.rand(4, 3, 64, 64), net.tokenize(CAPTIONS))

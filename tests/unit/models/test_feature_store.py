@@ -10,20 +10,19 @@ import torch
 from PIL import Image
 from torch import nn
 
-from wardrobe.models.feature_cache import fit_on_features, image_features
+from wardrobe.models import feature_cache
+from wardrobe.models.feature_cache import ENCODE_BATCH, encode, fit_on_features, image_features
 from wardrobe.preprocessing import ImagePreprocessing
 
 PRE = ImagePreprocessing(16, 18, (0.5,) * 3, (0.5,) * 3, "bilinear")
 
 
-class _CountingTrunk(nn.Module):
+class _Trunk(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
-        self.seen = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.seen += len(x)
         return self.conv(x).mean((2, 3))
 
 
@@ -36,23 +35,58 @@ def _images(folder, n: int) -> list:
     return paths
 
 
-def test_each_file_is_encoded_once_across_lists_and_again_when_it_changes(tmp_path):
+def test_each_file_is_encoded_once_across_lists_and_again_when_it_changes(tmp_path, monkeypatch):
     torch.manual_seed(0)
-    trunk, transform = _CountingTrunk(), PRE.transform(train=False)
+    trunk, transform = _Trunk(), PRE.transform(train=False)
+    encoded = []
+    real_encode = feature_cache.encode
+    monkeypatch.setattr(
+        feature_cache,
+        "encode",
+        lambda m, items, *a, **k: encoded.extend(items) or real_encode(m, items, *a, **k),
+    )
     paths = _images(tmp_path, 6)
     first = image_features(trunk, paths[:4], transform, "f" * 64, tmp_path / "cache")
-    assert trunk.seen == 4
+    assert len(encoded) == 4
     # another model's list: the shared files come from the store, in its own order
     second = image_features(trunk, paths[::-1], transform, "f" * 64, tmp_path / "cache")
-    assert trunk.seen == 6
-    np.testing.assert_allclose(second[::-1][:4], first)
+    assert len(encoded) == 6
+    np.testing.assert_allclose(second[::-1][:4], first, rtol=1e-5)
     # another trunk (fingerprint) never reads these rows
     image_features(trunk, paths[:2], transform, "e" * 64, tmp_path / "cache")
-    assert trunk.seen == 8
+    assert len(encoded) == 8
     Image.new("RGB", (20, 24), (0, 0, 0)).save(paths[0])
     os.utime(paths[0], ns=(1, 1))  # a rewritten file: a new size or time
     again = image_features(trunk, paths[:1], transform, "f" * 64, tmp_path / "cache")
-    assert trunk.seen == 9 and not np.allclose(again[0], first[0])
+    assert len(encoded) == 9 and not np.allclose(again[0], first[0])
+
+
+class _NotExportable(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.conv(x).mean((2, 3))
+        return torch.from_numpy(pooled.detach().numpy() * 2.0)  # no graph for the exporter
+
+
+def test_encode_runs_the_exported_trunk_like_torch_and_falls_back_when_export_fails(
+    tmp_path, caplog
+):
+    torch.manual_seed(0)
+    paths, transform = _images(tmp_path, 2 * ENCODE_BATCH + 3), PRE.transform(train=False)
+    trunk = _Trunk().eval()
+    with torch.inference_mode():
+        expected = torch.stack([trunk(transform(Image.open(p))[None])[0] for p in paths])
+    out = encode(trunk, paths, transform)  # several batches, the last one short
+    assert out.shape == (len(paths), 4) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected.numpy(), rtol=1e-4, atol=1e-5)
+    odd = _NotExportable().eval()
+    with torch.inference_mode():
+        expected = torch.cat([odd(transform(Image.open(p))[None]) for p in paths])
+    np.testing.assert_allclose(encode(odd, paths, transform), expected.numpy(), rtol=1e-5)
+    assert "encoding in torch" in caplog.text
 
 
 def test_fit_on_features_lowers_the_loss_and_restores_the_thread_count():

@@ -411,9 +411,10 @@ def trunk_sha256(trunk: nn.Module) -> str:
     for name, tensor in trunk.state_dict().items():
         if name.rsplit(".", 1)[-1] in _FINGERPRINT_SKIP:
             continue
-        value = tensor.detach().cpu().contiguous()
+        value = tensor.detach().cpu()
         digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}|".encode())
-        digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+        flat = value.contiguous().reshape(-1)  # C order whatever the layout (channels-last too)
+        digest.update(flat.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
     return digest.hexdigest()
 
 

@@ -248,7 +248,23 @@ class GarmentClipNet(BackboneNet):
         """L2-normalised text embeddings ``[B, embed_dim]`` of token ids ``[B, context_length]``."""
         if tokens.shape[-1] != self.context_length:
             raise ValueError(f"token ids have length {tokens.shape[-1]}, not {self.context_length}")
+        if self.open_clip_model is None:
+            return F.normalize(self._encode_own_text(tokens), dim=-1)
         return F.normalize(self.clip.encode_text(tokens), dim=-1)
+
+    def _encode_own_text(self, tokens: torch.Tensor) -> torch.Tensor:
+        """open_clip's ``CLIP.encode_text`` for this net's own text tower (causal mask, pooled
+        at the end-of-text token, the largest id), on the positions up to the batch's last
+        end-of-text token: under a causal mask the padding after it changes nothing before it,
+        and SynthWardrobe's captions use at most 20 of 32 positions (2x fewer FLOPs)."""
+        clip = self.clip
+        length = int(tokens.argmax(dim=-1).max()) + 1
+        tokens = tokens[:, :length]
+        cast = clip.transformer.get_cast_dtype()
+        x = clip.token_embedding(tokens).to(cast) + clip.positional_embedding[:length].to(cast)
+        x = clip.transformer(x, attn_mask=clip.attn_mask[:length, :length])
+        x = clip.ln_final(x)[torch.arange(len(tokens), device=x.device), tokens.argmax(dim=-1)]
+        return x @ clip.text_projection
 
     def tokenize(self, texts: str | Sequence[str]) -> torch.Tensor:
         """Token ids of ``texts`` with this net's tokenizer and context length."""
