@@ -35,7 +35,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 import wardrobe
-from wardrobe.preprocessing import Preprocessing
+from wardrobe.preprocessing import ImagePreprocessing, Preprocessing
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
@@ -75,12 +75,17 @@ class Bundle:
         except (TypeError, ValueError) as err:
             raise BundleError(f"{self.path or self.name}: bad preprocessing: {err}") from err
 
-    def eval_transform(self) -> v2.Compose:
-        """PIL image / uint8 array -> the net's input tensor, exactly as validation prepared it."""
+    @property
+    def image_preprocessing(self) -> ImagePreprocessing:
+        """The typed image part of :attr:`preprocessing`; a bundle without one is refused."""
         image = self.preprocessing_spec.image
         if image is None:
             raise BundleError(f"{self.path or self.name}: the bundle takes no images")
-        return image.transform(train=False)
+        return image
+
+    def eval_transform(self) -> v2.Compose:
+        """PIL image / uint8 array -> the net's input tensor, exactly as validation prepared it."""
+        return self.image_preprocessing.transform(train=False)
 
     def image_encoder(self) -> ImageEmbedding:
         """The net's image embedding as a module (batched inference, ONNX export)."""

@@ -57,6 +57,17 @@ def test_typed_values_are_normalised():
     assert image.to_dict() == TINY_PREPROCESSING
 
 
+def test_every_transform_ends_in_the_same_normalisation_and_denormalise_undoes_it():
+    image = ImagePreprocessing(8, 8, (0.1, 0.3, 0.5), (0.5, 0.25, 0.2), "bilinear")
+    photo = Image.new("RGB", (8, 8), (51, 102, 153))
+    pixels = torch.tensor([51, 102, 153]).view(3, 1, 1).expand(3, 8, 8) / 255
+    # no steps of its own: just the block's scaling and normalisation
+    x = image.pipeline([])(photo)
+    assert not torch.allclose(x, pixels)
+    torch.testing.assert_close(image.denormalise(x), pixels)
+    torch.testing.assert_close(image.transform(train=False)(photo), x)
+
+
 @pytest.mark.parametrize(
     ("block", "message"),
     [

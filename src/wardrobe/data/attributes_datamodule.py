@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 from wardrobe.data.formats.attributes import AttributeRow, read_attribute_rows
 from wardrobe.data.formats.report import SkipReport
 from wardrobe.data.image_datamodule import ImageDataModule, log_skip_report
+from wardrobe.preprocessing import ImagePreprocessing
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 
 # Row field holding each head's label (the tagger predicts the primary colour).
@@ -87,7 +88,7 @@ class AttributeDataModule(ImageDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
-        preprocessing: Mapping[str, Any] | None = None,
+        preprocessing: ImagePreprocessing | Mapping[str, Any] | None = None,
         augment: bool = True,
         generate_if_missing: bool = False,
         generator: Mapping[str, Any] | None = None,

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from wardrobe.data.formats.imagefolder import scan_imagefolder
 from wardrobe.data.image_datamodule import ImageDataModule, log_skip_report
+from wardrobe.preprocessing import ImagePreprocessing
 
 
 class ImageListDataset(Dataset):
@@ -39,7 +40,8 @@ class GarmentClassificationDataModule(ImageDataModule):
             reported, so indices never depend on which folders exist).
         batch_size: per-device batch size.
         num_workers, pin_memory, persistent_workers: DataLoader settings.
-        preprocessing: ``{image_size, resize, mean, std, interpolation}`` (the model's).
+        preprocessing: the model's :class:`~wardrobe.preprocessing.ImagePreprocessing`, or its
+            plain ``{image_size, resize, mean, std, interpolation}`` block.
         augment: random resized crop + horizontal flip on ``train``.
         generate_if_missing: run the SynthWardrobe generator when ``train``/``val`` is missing.
         generator: keyword arguments of ``wardrobe.data.synthetic.generate``.
@@ -53,7 +55,7 @@ class GarmentClassificationDataModule(ImageDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
-        preprocessing: Mapping[str, Any] | None = None,
+        preprocessing: ImagePreprocessing | Mapping[str, Any] | None = None,
         augment: bool = True,
         generate_if_missing: bool = False,
         generator: Mapping[str, Any] | None = None,

@@ -11,7 +11,7 @@ from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from wardrobe.data.formats.report import SkipReport
-from wardrobe.preprocessing.image import build_transforms, check_preprocessing
+from wardrobe.preprocessing.image import ImagePreprocessing, build_transforms, check_preprocessing
 from wardrobe.hparams import plain
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class ImageDataModule(LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
-        preprocessing: Mapping[str, Any] | None = None,
+        preprocessing: ImagePreprocessing | Mapping[str, Any] | None = None,
         augment: bool = True,
         generate_if_missing: bool = False,
         generator: Mapping[str, Any] | None = None,

@@ -19,7 +19,7 @@ real data set (``real_root`` absent) the module trains on the synthetic crops al
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,28 +38,25 @@ from wardrobe.data.formats.classfolder import (
 )
 from wardrobe.data.formats.imagefolder import scan_imagefolder
 from wardrobe.data.image_datamodule import log_skip_report
-from wardrobe.preprocessing.image import interpolation_mode
+from wardrobe.preprocessing import ImagePreprocessing
 
 log = logging.getLogger(__name__)
 SYNTH, REAL = 0, 1
 
 
-def real_train_transform(preprocessing: Mapping[str, Any]) -> v2.Compose:
-    """Random resized crop (35-100% of the photo), flips, colour jitter, then normalise."""
-    interp = interpolation_mode(preprocessing["interpolation"])
-    return v2.Compose(
+def real_train_transform(preprocessing: ImagePreprocessing) -> v2.Compose:
+    """Random resized crop (35-100% of the photo), flips, colour jitter, then ``preprocessing``'s
+    scaling and normalisation (its :meth:`~ImagePreprocessing.pipeline`)."""
+    return preprocessing.pipeline(
         [
-            v2.ToImage(),
             v2.RandomResizedCrop(
-                preprocessing["image_size"],
+                preprocessing.image_size,
                 scale=(0.35, 1.0),
                 ratio=(3 / 4, 4 / 3),
-                interpolation=interp,
+                interpolation=preprocessing.interpolation_mode,
             ),
             v2.RandomHorizontalFlip(),
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.2, hue=0.02),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(preprocessing["mean"], preprocessing["std"]),
         ]
     )
 
@@ -131,7 +128,9 @@ class RealSynthClassificationDataModule(GarmentClassificationDataModule):
         self.real_root = Path(real_root) if real_root else None
         self.mapping = load_class_mapping(real_mapping) if real_mapping else load_class_mapping()
         self.real_repeats = max(1, int(real_repeats))
-        self.real_train_transform = real_train_transform(self.preprocessing)
+        self.real_train_transform = real_train_transform(
+            ImagePreprocessing.from_dict(self.preprocessing)
+        )
         self.data_real_val: Dataset | None = None
 
     @property

@@ -17,7 +17,8 @@ from wardrobe.artifacts import Bundle
 from wardrobe.data.attributes_datamodule import AttributeDataModule
 from wardrobe.data.classification_datamodule import GarmentClassificationDataModule
 from wardrobe.evaluation import plots
-from wardrobe.models.metrics import HeadMetrics
+from wardrobe.models.metrics import HeadMetrics, classification_metrics
+from wardrobe.preprocessing import ImagePreprocessing
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 
 SPLITS = ("train", "val")  # a held-out root is another seed: every split of it is unseen
@@ -30,10 +31,9 @@ def _heldout(datamodule, splits=SPLITS) -> Dataset:
     return ConcatDataset(parts)
 
 
-def _denormalise(image: torch.Tensor, preprocessing: dict) -> np.ndarray:
-    mean = torch.tensor(preprocessing["mean"]).view(3, 1, 1)
-    std = torch.tensor(preprocessing["std"]).view(3, 1, 1)
-    return (image * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()
+def _picture(image: torch.Tensor, preprocessing: ImagePreprocessing) -> np.ndarray:
+    """A network input -> ``[H, W, 3]`` 0..1 RGB values, for the sample grid."""
+    return preprocessing.denormalise(image).permute(1, 2, 0).numpy()
 
 
 @torch.inference_mode()
@@ -42,8 +42,9 @@ def evaluate_classifier(
 ) -> tuple[dict[str, float], list[Path]]:
     """Top-1/top-5 accuracy and the confusion matrix on held-out ImageFolder crops."""
     classes = bundle.labels["classes"]
+    preprocessing = bundle.image_preprocessing
     dm = GarmentClassificationDataModule(
-        str(data_dir), classes, preprocessing=bundle.preprocessing, augment=False
+        str(data_dir), classes, preprocessing=preprocessing, augment=False
     )
     # shuffled (seeded) so the sample grid shows many categories, not the first folder's
     loader = DataLoader(
@@ -52,19 +53,22 @@ def evaluate_classifier(
         shuffle=True,
         generator=torch.Generator().manual_seed(0),
     )
-    top1 = MulticlassAccuracy(len(classes), top_k=1, average="micro")
-    top5 = MulticlassAccuracy(len(classes), top_k=5, average="micro")
+    # the modules' own top-1/top-5 definitions, so held-out and validation figures compare
+    accuracy = classification_metrics(len(classes))
     confusion = MulticlassConfusionMatrix(len(classes))
     samples: list[tuple[np.ndarray, str, bool]] = []
     for images, targets in loader:
         logits = bundle.net(images)
-        for metric in (top1, top5, confusion):
+        for metric in (*accuracy.values(), confusion):
             metric.update(logits, targets)
         for image, pred, true in zip(images, logits.argmax(-1), targets, strict=True):
             if len(samples) < 24 and (pred != true or len(samples) < 12):
                 caption = f"{classes[pred]}\n(true {classes[true]})"
-                samples.append((_denormalise(image, bundle.preprocessing), caption, pred == true))
-    metrics = {"top1": float(top1.compute()), "top5": float(top5.compute())}
+                samples.append((_picture(image, preprocessing), caption, pred == true))
+    metrics = {
+        "top1": float(accuracy["acc"].compute()),
+        "top5": float(accuracy["acc_top5"].compute()),
+    }
     metrics["samples"] = float(confusion.compute().sum())
     figures = [
         plots.confusion_matrix_png(
@@ -87,7 +91,7 @@ def evaluate_tagger(
     bundle: Bundle, data_dir: Path, out_dir: Path, batch_size: int = 64
 ) -> tuple[dict[str, float], list[Path]]:
     """F1 per head, their macro mean, colour accuracy and formality MAE on held-out rows."""
-    dm = AttributeDataModule(str(data_dir), preprocessing=bundle.preprocessing, augment=False)
+    dm = AttributeDataModule(str(data_dir), preprocessing=bundle.image_preprocessing, augment=False)
     loader = DataLoader(_heldout(dm), batch_size=batch_size)
     heads = {h: HeadMetrics(*_kind_size(h)) for h in bundle.labels}
     colour = MulticlassAccuracy(len(bundle.labels["colour"]), average="micro")

@@ -6,7 +6,7 @@ transform at serving time is the one validation used (timm's ``pretrained_cfg`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +77,7 @@ class ImagePreprocessing:
         brightness jitter: the tagger learns colour from the pixels, and a flip or crop changes
         no label.
         """
-        interp = interpolation_mode(self.interpolation)
+        interp = self.interpolation_mode
         if train and augment:
             spatial = [
                 v2.RandomResizedCrop(
@@ -90,14 +90,31 @@ class ImagePreprocessing:
                 v2.Resize(self.resize, interpolation=interp, antialias=True),
                 v2.CenterCrop(self.image_size),
             ]
+        return self.pipeline(spatial)
+
+    @property
+    def interpolation_mode(self) -> v2.InterpolationMode:
+        """:attr:`interpolation` as torchvision's enum."""
+        return interpolation_mode(self.interpolation)
+
+    def pipeline(self, steps: Sequence[Callable]) -> v2.Compose:
+        """``steps`` (on the image, e.g. an augmentation of one data source) between the
+        conversion to a tensor and this block's scaling and normalisation, so every transform of
+        a model ends in the same network input."""
         return v2.Compose(
             [
                 v2.ToImage(),
-                *spatial,
+                *steps,
                 v2.ToDtype(torch.float32, scale=True),
                 v2.Normalize(list(self.mean), list(self.std)),
             ]
         )
+
+    def denormalise(self, image: torch.Tensor) -> torch.Tensor:
+        """A normalised ``[3, H, W]`` network input -> its 0..1 RGB values (for a picture)."""
+        mean = torch.tensor(self.mean).view(3, 1, 1)
+        std = torch.tensor(self.std).view(3, 1, 1)
+        return (image * std + mean).clamp(0, 1)
 
 
 def as_image_preprocessing(
