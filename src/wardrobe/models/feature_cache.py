@@ -30,7 +30,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from wardrobe.utils.onnx import onnx_session
+from wardrobe.utils.onnx import CPU_CONV_BATCH, onnx_session
 from wardrobe.utils.progress import report as report_progress
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,8 @@ def cache_key(items: Sequence[Any], preprocessing: Mapping[str, Any], tag: str) 
     return digest.hexdigest()[:20]
 
 
-# ONNX Runtime runs the Lite0 trunk at 224 px 5x as fast as eager torch at batch 64 on this
-# 2-core CPU (94 against 18 images/s; torch channels-last at batch 8: 53); batch 8 is its best
-ENCODE_BATCH = 8
+# ONNX Runtime at its best batch: 5x eager torch at batch 64 (see CPU_CONV_BATCH)
+ENCODE_BATCH = CPU_CONV_BATCH
 
 
 @torch.inference_mode()

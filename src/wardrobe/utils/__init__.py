@@ -3,10 +3,11 @@
 """
 
 from wardrobe.utils.instantiate import instantiate_group
-from wardrobe.utils.onnx import onnx_session, onnx_session_options
+from wardrobe.utils.onnx import CPU_CONV_BATCH, onnx_session, onnx_session_options
 from wardrobe.utils.wandb_run import finish_wandb, wandb_offline_default
 
 __all__ = [
+    "CPU_CONV_BATCH",
     "finish_wandb",
     "instantiate_group",
     "onnx_session",

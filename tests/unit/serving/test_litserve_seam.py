@@ -114,3 +114,39 @@ def test_the_lane_loop_answers_short_requests_beside_a_batch_and_late_ones_alone
     fresh = done["fresh"][1]
     assert fresh["status"] == 200 and fresh["body"]["tag"] == "b", VERSION
     assert fresh["headers"]["X-Batch"] == "1", VERSION  # the late one was left out of it
+
+
+@pytest.mark.timeout(180)
+def test_a_route_gives_up_on_a_batch_that_never_ends_with_504_and_keeps_serving():
+    """The request passed the queue check and its batch runs, but the worker does not answer
+    within the route's own timeout (serve.yaml's ``timeout`` x 2 + 30 s in the app): the route
+    answers 504 then, not when the batch ends, and the light lane still answers meanwhile."""
+    import threading
+    import time
+
+    api = LaneEchoAPI()
+    server = ls.LitServer(api, accelerator="cpu", devices=1, workers_per_device=1, timeout=30)
+    drop_routes(server, (ECHO_PATH, "/info"))
+    add_probe_route(server, WorkerDispatch(server, api, timeout=1.5))
+    done: dict[str, tuple[float, object]] = {}
+
+    def send(client: TestClient, name: str, **params) -> None:
+        r = client.get("/probe", params=params)
+        done[name] = (time.monotonic(), r)
+
+    with wrap_litserve_start(server) as started, TestClient(started.app) as client:
+        assert client.get("/probe", params={"op": "echo"}).status_code == 200, VERSION
+        sent = time.monotonic()
+        stuck = threading.Thread(
+            target=send, args=(client, "stuck"), kwargs={"op": "slow", "seconds": 8, "tag": "s"}
+        )
+        stuck.start()
+        stuck.join(30)
+        send(client, "echo", op="echo")  # while the stuck batch still sleeps
+        batch_end = sent + 8
+    answered_at, stuck_answer = done["stuck"]
+    assert stuck_answer.status_code == 504, f"{VERSION}: {stuck_answer.text}"
+    assert "did not answer in time" in stuck_answer.text
+    assert answered_at < batch_end, f"{VERSION}: the route waited for the batch to end"
+    echo_at, echo = done["echo"]
+    assert echo.status_code == 200 and echo_at < batch_end, VERSION
