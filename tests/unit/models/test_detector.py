@@ -123,7 +123,7 @@ def test_model_imgsz_overrides_the_hardware_profile(make_cfg):
 
 def test_quickstart_detector_learns_from_real_photos_at_its_own_size(make_cfg):
     """The quickstart's settings win over the cpu profile's (320 px, batch 16), and make run's
-    cap (a max_time) keeps its 10 epochs as the most it trains."""
+    cap (a max_time) keeps its 11 epochs as the most it trains."""
     cfg = make_cfg(
         "train", ["experiment=quickstart/detector", "hardware=cpu", "trainer.max_time=00:00:10:00"]
     )
@@ -133,7 +133,7 @@ def test_quickstart_detector_learns_from_real_photos_at_its_own_size(make_cfg):
         cfg, tasks.runtime_settings(cfg), Path("data.yaml"), data
     )
     assert (args["imgsz"], args["batch"], args["nbs"]) == (192, 8, 8)
-    assert (args["epochs"], args["val"], args["time"]) == (10, False, pytest.approx(1 / 6))
+    assert (args["epochs"], args["val"], args["time"]) == (11, False, pytest.approx(1 / 6))
 
 
 class _TimeModeTrainer:
