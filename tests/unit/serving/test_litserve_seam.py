@@ -7,6 +7,11 @@ changes them fails here, with the version in the message, instead of somewhere i
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
 import litserve as ls
 import pytest
 from fastapi import FastAPI
@@ -41,6 +46,27 @@ def add_probe_route(server: ls.LitServer, dispatch: WorkerDispatch) -> None:
         return {"status": outcome.status, "body": outcome.body, "headers": outcome.headers}
 
     server.app.add_api_route("/probe", probe, methods=["GET"])
+
+
+def lane_probe_server(queue_timeout: float, route_timeout: float) -> ls.LitServer:
+    """A LaneLoop echo server: LitServe's queue timeout and the route's own."""
+    api = LaneEchoAPI()
+    server = ls.LitServer(
+        api, accelerator="cpu", devices=1, workers_per_device=1, timeout=queue_timeout
+    )
+    drop_routes(server, (ECHO_PATH, "/info"))
+    add_probe_route(server, WorkerDispatch(server, api, timeout=route_timeout))
+    return server
+
+
+def timed_sender(done: dict[str, tuple[float, Any]]) -> Callable[..., None]:
+    """``send(client, name, **params)``: GET /probe, kept in ``done[name]`` as (time, response)."""
+
+    def send(client: TestClient, name: str, **params) -> None:
+        r = client.get("/probe", params=params)
+        done[name] = (time.monotonic(), r)
+
+    return send
 
 
 def test_litserve_registers_the_routes_the_seam_drops():
@@ -78,18 +104,9 @@ def test_the_lane_loop_answers_short_requests_beside_a_batch_and_late_ones_alone
     """LaneLoop in a real worker: an echo sent while a slow batch runs is answered before that
     batch ends; a batch-lane request that waited past the timeout gets the API's late answer
     while the request gathered with it is answered."""
-    import threading
-    import time
-
-    api = LaneEchoAPI()
-    server = ls.LitServer(api, accelerator="cpu", devices=1, workers_per_device=1, timeout=2.5)
-    drop_routes(server, (ECHO_PATH, "/info"))
-    add_probe_route(server, WorkerDispatch(server, api, timeout=60))
-    done: dict[str, tuple[float, dict]] = {}
-
-    def send(client: TestClient, name: str, **params) -> None:
-        r = client.get("/probe", params=params)
-        done[name] = (time.monotonic(), r.json())
+    server = lane_probe_server(queue_timeout=2.5, route_timeout=60)
+    done: dict[str, tuple[float, Any]] = {}
+    send = timed_sender(done)
 
     with wrap_litserve_start(server) as started, TestClient(started.app) as client:
         assert client.get("/probe", params={"op": "echo"}).status_code == 200, VERSION
@@ -108,10 +125,10 @@ def test_the_lane_loop_answers_short_requests_beside_a_batch_and_late_ones_alone
         slow.join(30)
         late.join(30)
     assert done["echo"][0] < done["slow"][0], f"{VERSION}: the echo waited for the batch"
-    assert done["echo"][1]["status"] == 200, VERSION
-    assert done["late"][1]["status"] == 504 and done["late"][1]["body"]["late"], VERSION
-    assert done["late"][1]["body"]["waited_s"] > 2.5, VERSION
-    fresh = done["fresh"][1]
+    echo, late, fresh = (done[k][1].json() for k in ("echo", "late", "fresh"))
+    assert echo["status"] == 200, VERSION
+    assert late["status"] == 504 and late["body"]["late"], VERSION
+    assert late["body"]["waited_s"] > 2.5, VERSION
     assert fresh["status"] == 200 and fresh["body"]["tag"] == "b", VERSION
     assert fresh["headers"]["X-Batch"] == "1", VERSION  # the late one was left out of it
 
@@ -121,18 +138,9 @@ def test_a_route_gives_up_on_a_batch_that_never_ends_with_504_and_keeps_serving(
     """The request passed the queue check and its batch runs, but the worker does not answer
     within the route's own timeout (serve.yaml's ``timeout`` x 2 + 30 s in the app): the route
     answers 504 then, not when the batch ends, and the light lane still answers meanwhile."""
-    import threading
-    import time
-
-    api = LaneEchoAPI()
-    server = ls.LitServer(api, accelerator="cpu", devices=1, workers_per_device=1, timeout=30)
-    drop_routes(server, (ECHO_PATH, "/info"))
-    add_probe_route(server, WorkerDispatch(server, api, timeout=1.5))
-    done: dict[str, tuple[float, object]] = {}
-
-    def send(client: TestClient, name: str, **params) -> None:
-        r = client.get("/probe", params=params)
-        done[name] = (time.monotonic(), r)
+    server = lane_probe_server(queue_timeout=30, route_timeout=1.5)
+    done: dict[str, tuple[float, Any]] = {}
+    send = timed_sender(done)
 
     with wrap_litserve_start(server) as started, TestClient(started.app) as client:
         assert client.get("/probe", params={"op": "echo"}).status_code == 200, VERSION
