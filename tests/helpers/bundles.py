@@ -13,18 +13,23 @@ MODELS = ("detector", "classifier", "tagger", "clip", "compatibility")
 _FAST = ["trainer.fast_dev_run=true", "test=false", "logger=csv"]
 
 
+def tiny_detector_overrides(synth: Path) -> list[str]:
+    """A one-batch YOLOv8 run at 64 px on the tiny set's DeepFashion2 scenes."""
+    return [
+        "model=detector",
+        f"data.df2_root={synth / 'deepfashion2'}",
+        "data.generate_if_missing=false",
+        "data.convert_workers=0",
+        "hardware.detector_imgsz=64",
+        "hardware.detector_batch=4",
+        "hardware.num_workers=0",
+        "trainer.fast_dev_run=true",
+    ]
+
+
 def _overrides(model: str, synth: Path, artifacts: Path) -> list[str]:
     if model == "detector":
-        return [
-            "model=detector",
-            f"data.df2_root={synth / 'deepfashion2'}",
-            "data.generate_if_missing=false",
-            "data.convert_workers=0",
-            "hardware.detector_imgsz=64",
-            "hardware.detector_batch=4",
-            "hardware.num_workers=0",
-            "trainer.fast_dev_run=true",
-        ]
+        return tiny_detector_overrides(synth)
     extra = []
     if model == "compatibility":  # served features: what the store holds of each garment
         parts = "[image, text, category, slot, colour, formality, season, pattern, fit, style]"

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.helpers.bundles import tiny_detector_overrides
 from tests.helpers.config import REPO_ROOT, tiny_train_overrides
 from wardrobe import tasks
 from wardrobe.utils import progress
@@ -53,18 +54,7 @@ def test_a_lightning_run_reports_steps_validations_and_stops_at_its_max_time(
 def test_the_detector_run_reports_through_ultralytics_callbacks(
     make_cfg, tiny_synth, progress_file
 ):
-    overrides = [
-        "model=detector",
-        f"data.df2_root={tiny_synth / 'deepfashion2'}",
-        "data.generate_if_missing=false",
-        "data.convert_workers=0",
-        "hardware.detector_imgsz=64",
-        "hardware.detector_batch=4",
-        "hardware.num_workers=0",
-        "trainer.fast_dev_run=true",
-        "export=false",
-    ]
-    tasks.train(make_cfg("train", overrides))
+    tasks.train(make_cfg("train", [*tiny_detector_overrides(tiny_synth), "export=false"]))
     state = progress.read_progress(progress_file)
     assert state["phase"] == "testing"  # ultralytics' final validation of best.pt
     assert state["epochs"] == 1 and state["step"] == state["steps"] >= 1

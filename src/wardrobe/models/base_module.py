@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import logging
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -41,10 +43,12 @@ from wardrobe.models.components.backbones import (
     BackboneNet,
     trunk_fingerprint,
 )
-from wardrobe.models.feature_cache import image_features
+from wardrobe.models.feature_cache import fit_on_features, image_features
 from wardrobe.models.metrics import STAGES
 from wardrobe.preprocessing import ImagePreprocessing, check_preprocessing
 from wardrobe.preprocessing.image import PREPROCESSING_KEYS
+
+log = logging.getLogger(__name__)
 
 # True while ``load_from_checkpoint`` builds a module: the state dict that follows replaces
 # every weight, so the net is built without loading (or downloading) pretrained weights.
@@ -338,6 +342,22 @@ class BackboneModule(WardrobeModule):
         transform = ImagePreprocessing.from_dict(record["image"]).transform(train=False)
         x = image_features(self.net.trunk, paths, transform, record["fingerprint"], cache_dir)
         return torch.from_numpy(x).to(self.device)
+
+    def fit_heads_on_features(
+        self, loss_of: Callable, n_rows: int, started: float, what: str, **fit: Any
+    ) -> None:
+        """:func:`fit_on_features` of :meth:`head_parameters` for ``head_warmup_epochs`` at
+        ``head_warmup_lr`` / ``head_warmup_batch_size``, logged with the time since ``started``
+        (``what``: the rows' name; ``fit``: the loop's other options)."""
+        self.net.train()  # dropout on; a frozen trunk stays in eval mode
+        epochs = self.hparams.head_warmup_epochs
+        lr, batch = self.hparams.head_warmup_lr, self.hparams.head_warmup_batch_size
+        history = fit_on_features(loss_of, self.head_parameters(), n_rows, epochs, lr, batch, **fit)
+        seconds = time.perf_counter() - started
+        log.info(
+            "head warm-up: %d epochs on %d %s in %.0f s (loss %.3f -> %.3f)",
+            *(epochs, n_rows, what, seconds, history[0], history[-1]),
+        )
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Every parameter outside the trunk (what head fitting trains)."""

@@ -33,7 +33,6 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from wardrobe.models.base_module import BackboneModule
 from wardrobe.models.components.clip_net import MAX_LOGIT_SCALE
-from wardrobe.models.feature_cache import fit_on_features
 from wardrobe.models.metrics import CaptionRetrievalRecall
 from wardrobe.preprocessing.text import split_preprocessing
 
@@ -153,25 +152,14 @@ class ClipFinetuneModule(BackboneModule):
             with torch.no_grad():
                 self.net.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
 
-        self.net.train()  # a frozen trunk stays in eval mode
-        history = fit_on_features(
+        self.fit_heads_on_features(
             loss_of,
-            self.head_parameters(),
             len(features),
-            epochs,
-            self.hparams.head_warmup_lr,
-            self.hparams.head_warmup_batch_size,
+            started,
+            "cached pairs",
             weight_decay=0.05,
             after_step=clamp,
             fused=True,  # one kernel for the 12.6 M token-embedding weights (see model/clip.yaml)
-        )
-        log.info(
-            "head warm-up: %d epochs on %d cached pairs in %.0f s (loss %.3f -> %.3f)",
-            epochs,
-            len(features),
-            time.perf_counter() - started,
-            history[0],
-            history[-1],
         )
 
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

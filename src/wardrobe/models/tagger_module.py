@@ -26,7 +26,6 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from wardrobe.models.base_module import BackboneModule
 from wardrobe.models.components.tagger_net import head_kind, head_outputs
-from wardrobe.models.feature_cache import fit_on_features
 from wardrobe.models.metrics import head_metrics, head_was_labelled, update_head_metrics
 from wardrobe.taxonomy import FORMALITY_RANGE
 
@@ -246,23 +245,7 @@ class AttributeTaggerModule(BackboneModule):
             losses = self.head_losses(outputs, batch_targets, batch_masks)
             return sum(self.loss_weights[h] * loss for h, loss in losses.items())
 
-        self.net.train()  # dropout on; a frozen trunk stays in eval mode
-        history = fit_on_features(
-            loss_of,
-            self.head_parameters(),
-            len(features),
-            epochs,
-            self.hparams.head_warmup_lr,
-            self.hparams.head_warmup_batch_size,
-        )
-        log.info(
-            "head warm-up: %d epochs on %d cached rows in %.0f s (loss %.3f -> %.3f)",
-            epochs,
-            len(features),
-            time.perf_counter() - started,
-            history[0],
-            history[-1],
-        )
+        self.fit_heads_on_features(loss_of, len(features), started, "cached rows")
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "val")
