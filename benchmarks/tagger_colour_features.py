@@ -27,7 +27,7 @@ from wardrobe.models.components.backbones import build_backbone, default_preproc
 from wardrobe.preprocessing import ImagePreprocessing
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = (2, 3, 4)  # Lite0 blocks whose outputs are pooled (40, 80, 112 channels at 224 px)
+STAGES = (0, 1, 2, 3, 4)  # Lite0 blocks pooled (16, 24, 40, 80, 112 channels at 224 px)
 FEATURE_SETS = (
     ("final",),
     ("final", "s2"),
@@ -37,6 +37,13 @@ FEATURE_SETS = (
     ("final", "c2", "c3"),
     ("final", "g3"),
     ("final", "g2", "g3"),
+    ("final", "g1", "g2", "g3"),
+    ("final", "c1", "c2", "c3"),
+    ("final", "g1", "g2", "g3", "g4"),
+    ("final", "c0", "c1", "c2", "c3"),
+    ("final", "c1", "c2", "c3", "c4"),
+    ("final", "c1", "c2", "c3", "g3"),
+    ("final", "c0", "c1", "c2", "c3", "c4"),  # the trunk output pooled+centres
 )
 
 

@@ -33,7 +33,7 @@ from torch import nn
 
 from wardrobe.artifacts import Bundle, BundleError, load_bundle
 from wardrobe.ingestion.timing import StageTimer
-from wardrobe.models.components.backbones import SHARED_TRUNK, trunk_fingerprint
+from wardrobe.models.components.backbones import POOLED, SHARED_TRUNK, trunk_fingerprint
 from wardrobe.models.components.tagger_net import head_outputs
 from wardrobe.models.detector import GarmentDetector, load_detector
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
@@ -123,7 +123,8 @@ def shared_trunk_fingerprint(bundle: Bundle) -> str | None:
     if not getattr(net, "shares_trunk", False) or spec.image is None:
         log.warning("%s records a shared trunk but its net has none: run whole", where)
         return None
-    actual = trunk_fingerprint(net.trunk, net.trunk_name, spec.image.to_dict())
+    output = getattr(net, "trunk_output", POOLED)
+    actual = trunk_fingerprint(net.trunk, net.trunk_name, spec.image.to_dict(), output)
     if actual["fingerprint"] != record.get("fingerprint"):
         log.warning("%s: its trunk does not match the recorded fingerprint: run whole", where)
         return None

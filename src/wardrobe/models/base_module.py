@@ -324,7 +324,7 @@ class BackboneModule(WardrobeModule):
             return None
         if frozen_only and not self.net.backbone_frozen:
             return None
-        return trunk_fingerprint(self.net.trunk, self.net.trunk_name, image)
+        return trunk_fingerprint(self.net.trunk, self.net.trunk_name, image, self.net.trunk_output)
 
     @property
     def bundle_meta(self) -> dict[str, Any] | None:

@@ -180,6 +180,7 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
             if part.rows and part.rows[0][2] == SYNTH:
                 # the crops the tagger and CLIP read too: the per-image store they share
                 x = self.trunk_features(paths, self.hparams.feature_cache_dir).cpu()
+                x = x[:, : self.net.num_features]  # the head reads the pooled part
             else:  # the real photos: one list file, shared with the linear probes
                 x = torch.from_numpy(
                     cached_features(

@@ -17,7 +17,12 @@ import torch
 
 from wardrobe.artifacts import load_bundle, save_bundle
 from wardrobe.ingestion.models import CROP_MODELS, IngestionModels, shared_trunk_fingerprint
-from wardrobe.models.components.backbones import SHARED_TRUNK, trunk_fingerprint
+from wardrobe.models.components.backbones import (
+    POOLED,
+    POOLED_CENTRES,
+    SHARED_TRUNK,
+    trunk_fingerprint,
+)
 from wardrobe.models.components.classifier_net import GarmentClassifierNet
 from wardrobe.models.components.clip_net import GarmentClipNet
 from wardrobe.models.components.tagger_net import AttributeTaggerNet
@@ -29,16 +34,15 @@ IMAGE["interpolation"] = "bilinear"
 TEXT = {"tokenizer": "clip_bpe", "context_length": 16}
 
 
-def _nets() -> dict[str, torch.nn.Module]:
+def _nets(trunk_output: str = POOLED) -> dict[str, torch.nn.Module]:
     torch.manual_seed(0)
+    kw = {"weights": "none", "trunk_output": trunk_output}
     nets = {
-        "classifier": GarmentClassifierNet(
-            backbone=TRUNK, weights="none", num_classes=len(FINE_CATEGORIES)
-        ),
-        "tagger": AttributeTaggerNet(backbone=TRUNK, weights="none"),
+        "classifier": GarmentClassifierNet(backbone=TRUNK, num_classes=len(FINE_CATEGORIES), **kw),
+        "tagger": AttributeTaggerNet(backbone=TRUNK, **kw),
         "clip": GarmentClipNet(
             image_tower=TRUNK,
-            weights="none",
+            **kw,
             embed_dim=32,
             text_width=32,
             text_layers=1,
@@ -64,7 +68,8 @@ def _save(root: Path, nets: dict, record: bool = True, record_of: dict | None = 
     ``record_of[name]`` (default: the net's own trunk)."""
     for name, net in nets.items():
         source = (record_of or {}).get(name, net)
-        meta = {SHARED_TRUNK: trunk_fingerprint(source.trunk, TRUNK, IMAGE)} if record else None
+        fingerprint = trunk_fingerprint(source.trunk, TRUNK, IMAGE, source.trunk_output)
+        meta = {SHARED_TRUNK: fingerprint} if record else None
         save_bundle(
             root / name,
             name=name,
@@ -89,9 +94,10 @@ def _crops(n: int = 5) -> list[np.ndarray]:
 
 
 def _count_trunk_calls(models: IngestionModels) -> list[int]:
+    """Passes through any trunk (its stem convolution runs once per pass, wrapped or not)."""
     calls = [0]
     for name in CROP_MODELS:
-        models.bundles[name].net.trunk.register_forward_hook(
+        models.bundles[name].net.backbone.conv_stem.register_forward_hook(
             lambda *_: calls.__setitem__(0, calls[0] + 1)
         )
     return calls
@@ -107,9 +113,11 @@ def _assert_same(a, b, atol: float = 1e-5) -> None:
         np.testing.assert_allclose(heads_a[head], heads_b[head], atol=atol)
 
 
-@pytest.fixture(scope="module")
-def shared_root(tmp_path_factory) -> Path:
-    return _save(tmp_path_factory.mktemp("shared"), _nets())
+@pytest.fixture(scope="module", params=[POOLED, POOLED_CENTRES])
+def shared_root(request, tmp_path_factory) -> Path:
+    """The three bundles on one trunk, for each trunk output (the heads read pooled features,
+    or the tagger pooled features and early blocks' centres)."""
+    return _save(tmp_path_factory.mktemp("shared"), _nets(request.param))
 
 
 def test_bundles_with_one_trunk_run_it_once_per_batch_with_the_separate_outputs(shared_root):

@@ -11,14 +11,17 @@ from wardrobe.models.components.tagger_net import AttributeTaggerNet, default_he
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 
 TINY = {"backbone": "tf_efficientnet_lite0", "weights": "none"}
+CENTRES = {**TINY, "trunk_output": "pooled+centres"}
 NETS = {
     "classifier": lambda: GarmentClassifierNet(**TINY, num_classes=7),
     "tagger": lambda: AttributeTaggerNet(**TINY),
+    "classifier_centres": lambda: GarmentClassifierNet(**CENTRES, num_classes=7),
+    "tagger_centres": lambda: AttributeTaggerNet(**CENTRES),
 }
 
 
 def expected_shapes(name: str, batch: int) -> dict[str, tuple[int, ...]]:
-    if name == "classifier":
+    if name.startswith("classifier"):
         return {"logits": (batch, 7)}
     return {head: (batch, size) for head, size in default_heads().items()}
 

@@ -10,6 +10,7 @@ from torch import nn
 from wardrobe.models.components.backbones import (
     DEFAULT_BACKBONE,
     OFFLINE_IMAGENET,
+    POOLED,
     BackboneNet,
 )
 
@@ -27,10 +28,11 @@ class GarmentClassifierNet(BackboneNet):
         weights: str = OFFLINE_IMAGENET,
         num_classes: int,
         dropout: float = 0.2,
+        trunk_output: str = POOLED,
     ) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-        super().__init__(backbone, weights)
+        super().__init__(backbone, weights, trunk_output)
         self.backbone_name, self.weights = backbone, weights
         self.num_classes, self.dropout_p = int(num_classes), float(dropout)
         self.dropout = nn.Dropout(dropout)
@@ -40,8 +42,8 @@ class GarmentClassifierNet(BackboneNet):
         return self.forward_features(self.backbone(x))
 
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
-        """Logits from the backbone's pooled features."""
-        return self.head(self.dropout(features))
+        """Logits from the trunk's features (the head reads their pooled part)."""
+        return self.head(self.dropout(features[:, : self.num_features]))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -51,4 +53,5 @@ class GarmentClassifierNet(BackboneNet):
             "weights": self.weights,
             "num_classes": self.num_classes,
             "dropout": self.dropout_p,
+            "trunk_output": self.trunk_output,
         }

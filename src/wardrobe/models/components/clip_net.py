@@ -36,10 +36,12 @@ from wardrobe.models.components.backbones import (
     DEFAULT_BACKBONE,
     NO_WEIGHTS,
     OFFLINE_IMAGENET,
+    POOLED,
     TORCHVISION_PREFIX,
     BackboneNet,
     _socket_timeout,
     build_backbone,
+    trunk_of,
 )
 from wardrobe.preprocessing.text import CLIP_BPE, tokenize, vocab_size
 
@@ -112,6 +114,8 @@ class GarmentClipNet(BackboneNet):
             sizes the token embedding).
         open_clip_model: an open_clip architecture (e.g. ``ViT-B-32``) replacing the above.
         quick_gelu: open_clip's QuickGELU activation (``null`` = the pretrained tag's).
+        trunk_output: what the trunk gives the projection (which reads the pooled part); another
+            crop model's, so that serving runs one pass for both (timm image towers only).
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class GarmentClipNet(BackboneNet):
         tokenizer: str = CLIP_BPE,
         open_clip_model: str | None = None,
         quick_gelu: bool | None = None,
+        trunk_output: str = POOLED,
     ) -> None:
         # BackboneNet.__init__ would build a separate backbone; here the image trunk lives
         # inside the open_clip model (one copy of each weight), exposed by `backbone`.
@@ -143,6 +148,11 @@ class GarmentClipNet(BackboneNet):
             self.clip = self._build_timm_clip(int(embed_dim))
         self.embed_dim = int(self.clip.text_projection.shape[-1])
         self.num_features = int(getattr(self.backbone, "num_features", self.embed_dim))
+        self.trunk_output = str(trunk_output)
+        if self.trunk_output != POOLED and not self.shares_trunk:
+            raise ValueError(f"the {open_clip_model} image tower has no trunk: trunk_output=pooled")
+        trunk = trunk_of(self.backbone, self.trunk_output)
+        self.trunk_width = getattr(trunk, "out_features", self.num_features)
 
     # ------------------------------------------------------------------------- building
     def _build_timm_clip(self, embed_dim: int) -> nn.Module:
@@ -232,8 +242,9 @@ class GarmentClipNet(BackboneNet):
         return head
 
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
-        """L2-normalised image embeddings ``[B, D]`` from the trunk's pooled features."""
-        return F.normalize(self.image_head(features), dim=-1)
+        """L2-normalised image embeddings ``[B, D]`` from the trunk's features (the projection
+        reads their pooled part)."""
+        return F.normalize(self.image_head(features[:, : self.num_features]), dim=-1)
 
     @property
     def logit_scale(self) -> nn.Parameter:
@@ -300,4 +311,5 @@ class GarmentClipNet(BackboneNet):
             "tokenizer": self.tokenizer,
             "open_clip_model": self.open_clip_model,
             "quick_gelu": self.quick_gelu,
+            "trunk_output": self.trunk_output,
         }

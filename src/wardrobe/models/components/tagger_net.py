@@ -16,6 +16,7 @@ from torch import nn
 from wardrobe.models.components.backbones import (
     DEFAULT_BACKBONE,
     OFFLINE_IMAGENET,
+    POOLED,
     BackboneNet,
 )
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FORMALITY_RANGE
@@ -63,6 +64,8 @@ def head_outputs(logits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 class AttributeTaggerNet(BackboneNet):
     """Attribute tagger: ``[B, 3, H, W]`` -> ``{head: logits [B, size]}`` (formality ``[B, 1]``).
 
+    ``trunk_output="pooled+centres"`` gives the heads the centres of early blocks beside the
+    pooled features (colour, see :class:`~wardrobe.models.components.backbones.CentresTrunk`).
     ``heads`` maps head names of ``taxonomy.ATTRIBUTE_HEADS`` to their sizes (default: all
     heads); a subset is allowed, a wrong size fails at once.
     """
@@ -74,6 +77,7 @@ class AttributeTaggerNet(BackboneNet):
         weights: str = OFFLINE_IMAGENET,
         heads: Mapping[str, int] | None = None,
         dropout: float = 0.2,
+        trunk_output: str = POOLED,
     ) -> None:
         heads = default_heads() if heads is None else {str(k): int(v) for k, v in heads.items()}
         if not heads:
@@ -83,17 +87,17 @@ class AttributeTaggerNet(BackboneNet):
                 raise ValueError(
                     f"head {name!r} has size {head_size(name)} in the taxonomy, not {size}"
                 )
-        super().__init__(backbone, weights)
+        super().__init__(backbone, weights, trunk_output)
         self.backbone_name, self.weights, self.dropout_p = backbone, weights, float(dropout)
         self.head_sizes = heads
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({n: nn.Linear(self.num_features, s) for n, s in heads.items()})
+        self.heads = nn.ModuleDict({n: nn.Linear(self.trunk_width, s) for n, s in heads.items()})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.forward_features(self.backbone(x))
+        return self.forward_features(self.trunk(x))
 
     def forward_features(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every head's logits from the backbone's pooled features."""
+        """Every head's logits from the whole trunk output (``trunk_output``)."""
         features = self.dropout(features)
         return {name: head(features) for name, head in self.heads.items()}
 
@@ -105,4 +109,5 @@ class AttributeTaggerNet(BackboneNet):
             "weights": self.weights,
             "heads": dict(self.head_sizes),
             "dropout": self.dropout_p,
+            "trunk_output": self.trunk_output,
         }

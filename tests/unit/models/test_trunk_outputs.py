@@ -1,0 +1,126 @@
+"""Trunk outputs: ``pooled`` and ``pooled+centres`` (pooled features + early blocks' centres).
+
+The crop models must agree on the trunk output to share one pass, the classifier and CLIP must
+read exactly the pooled features they read before, and the state dict must not change (old
+bundles load, new ones hold one copy of each weight)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.helpers.tiny_data import TINY_CLIP_NET
+from wardrobe.models.components.backbones import (
+    POOLED,
+    POOLED_CENTRES,
+    CentresTrunk,
+    build_backbone,
+    centre_mean,
+    trunk_fingerprint,
+    trunk_of,
+)
+from wardrobe.models.components.classifier_net import GarmentClassifierNet
+from wardrobe.models.components.clip_net import GarmentClipNet
+from wardrobe.models.components.tagger_net import AttributeTaggerNet
+
+TRUNK = "test_efficientnet"  # timm's tiny EfficientNet: 5 blocks, 32 px is enough
+IMAGE = {"image_size": 32, "resize": 36, "mean": [0.5] * 3, "std": [0.5] * 3}
+
+
+def _nets(trunk_output: str) -> dict[str, torch.nn.Module]:
+    torch.manual_seed(0)
+    kw = {"backbone": TRUNK, "weights": "none", "trunk_output": trunk_output}
+    nets = {
+        "classifier": GarmentClassifierNet(**kw, num_classes=5),
+        "tagger": AttributeTaggerNet(**kw),
+        "clip": GarmentClipNet(
+            **{**TINY_CLIP_NET, "image_tower": TRUNK, "trunk_output": trunk_output}
+        ),
+    }
+    for name in ("tagger", "clip"):  # one frozen trunk, as the quickstarts train them
+        nets[name].backbone.load_state_dict(nets["classifier"].backbone.state_dict())
+    return nets
+
+
+def test_centre_mean_averages_the_central_half_of_each_side():
+    maps = torch.zeros(1, 2, 8, 8)
+    maps[:, :, 2:6, 2:6] = 1.0
+    maps[:, 1, 0, 0] = 100.0  # a border value: outside the centre
+    assert centre_mean(maps).tolist() == [[1.0, 1.0]]
+
+
+def test_the_centres_trunk_starts_with_exactly_the_pooled_features():
+    backbone, width = build_backbone(TRUNK, "none")
+    trunk = CentresTrunk(backbone.eval())
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        out = trunk(x)
+    assert out.shape == (3, trunk.out_features) and trunk.out_features > width
+    assert torch.equal(out[:, :width], backbone(x))
+
+
+@pytest.mark.parametrize("name", ["classifier", "tagger", "clip"])
+def test_forward_is_the_heads_on_the_trunk_output_and_the_state_dict_keeps_its_entries(name):
+    pooled, centres = _nets(POOLED)[name].eval(), _nets(POOLED_CENTRES)[name].eval()
+    shapes = {k: tuple(v.shape) for k, v in centres.state_dict().items()}
+    before = {k: tuple(v.shape) for k, v in pooled.state_dict().items()}
+    assert shapes.keys() == before.keys()  # no second copy of the trunk
+    widened = {k for k in shapes if shapes[k] != before[k]}
+    head_weights = {k for k in shapes if k.startswith("heads.") and k.endswith(".weight")}
+    assert widened == (head_weights if name == "tagger" else set())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        features = centres.trunk(x)
+        assert features.shape == (2, centres.trunk_width)
+        whole = centres.encode_image(x) if name == "clip" else centres(x)
+        heads = centres.forward_features(features)
+    whole, heads = (list(o.values()) if isinstance(o, dict) else [o] for o in (whole, heads))
+    for a, b in zip(whole, heads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_the_classifier_and_clip_read_the_pooled_part_so_their_outputs_do_not_change():
+    pooled, centres = _nets(POOLED), _nets(POOLED_CENTRES)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        for name in ("classifier", "clip"):
+            centres[name].load_state_dict(pooled[name].state_dict())
+            a = pooled[name].eval().forward_features(pooled[name].trunk(x))
+            b = centres[name].eval().forward_features(centres[name].trunk(x))
+            torch.testing.assert_close(a, b)
+
+
+def test_the_trunk_output_is_part_of_the_fingerprint_and_of_the_config():
+    nets = _nets(POOLED_CENTRES)
+    prints = {
+        trunk_fingerprint(n.trunk, TRUNK, IMAGE, n.trunk_output)["fingerprint"]
+        for n in nets.values()
+    }
+    assert len(prints) == 1  # the three share one pass
+    pooled = _nets(POOLED)["tagger"]
+    assert trunk_fingerprint(pooled.trunk, TRUNK, IMAGE)["fingerprint"] not in prints
+    for net in nets.values():
+        assert net.config["trunk_output"] == POOLED_CENTRES
+    config = {k: v for k, v in nets["classifier"].config.items() if k != "_target_"}
+    del config["trunk_output"]  # a bundle from before trunk outputs existed
+    assert GarmentClassifierNet(**config).trunk_output == POOLED
+
+
+def test_the_centres_trunk_is_one_object_that_follows_the_net():
+    net = _nets(POOLED_CENTRES)["tagger"]
+    assert net.trunk is net.trunk  # forward hooks and exports see one module
+    assert next(net.trunk.parameters()) is next(net.backbone.parameters())
+    net.to(memory_format=torch.channels_last)
+    assert net.trunk.backbone is net.backbone
+
+
+def test_unsupported_trunk_outputs_fail_with_a_hint():
+    with pytest.raises(ValueError, match="trunk_output must be one of"):
+        trunk_of(torch.nn.Identity(), "grid")
+    with pytest.raises(ValueError, match="timm EfficientNet"):
+        GarmentClassifierNet(
+            backbone="torchvision.efficientnet_b0",
+            weights="none",
+            num_classes=3,
+            trunk_output=POOLED_CENTRES,
+        )
