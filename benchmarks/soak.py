@@ -2,7 +2,7 @@
 
     python benchmarks/soak.py [--artifacts model_artifacts] [--duration 1200] [--clients 8]
                               [--max-requests 100000] [--sample-every 10] [--uploads-12mp 16]
-                              [--rss-bound-mb 6000]
+                              [--rss-bound-mb 6000] [--photo-pool 0]
 
 A fresh ``serve.py`` (one worker, embedded stores in a temporary folder, loopback only) is
 driven by ``--clients`` threads, each acting for its own user, with a mix of ingest (40 %),
@@ -13,6 +13,11 @@ server: every live garment listed, every deleted one gone, every feedback event 
 it again with other content is a 409). The server's processes (serve.py and its children) are
 sampled every ``--sample-every`` s: RSS and open files, printed as a table, with the growth
 from the first sample after warm-up to the last.
+
+``--photo-pool N`` makes each client ingest one of N photos of its own (photo ids ``p0``...),
+so that ingesting a photo again updates its garments: the wardrobes stop growing once the pool
+is in, and RSS that still grows after that (the second half's growth, printed) is not the store.
+0 (default): every ingest is a new photo.
 
 ``--uploads-12mp N`` then sends N concurrent 12 MP (4000x3000) JPEG uploads and prints the
 peak RSS of the service against ``--rss-bound-mb``. Exit code 1 when the ledger check fails, a
@@ -80,7 +85,9 @@ class Tally:
         return sum(self.statuses.values())
 
 
-def client_loop(url: str, ledger: Ledger, tally: Tally, stop: threading.Event, seed: int) -> None:
+def client_loop(
+    url: str, ledger: Ledger, tally: Tally, stop: threading.Event, seed: int, pool: int = 0
+) -> None:
     rng = random.Random(seed)
     ops, weights = list(MIX), list(MIX.values())
     n = 0
@@ -89,20 +96,24 @@ def client_loop(url: str, ledger: Ledger, tally: Tally, stop: threading.Event, s
             n += 1
             op = rng.choices(ops, weights)[0] if ledger.live else "ingest"
             try:
-                r = run_op(http, op, ledger, rng, seed * 100_000 + n)
+                photo = seed * 100_000 + (n % pool if pool else n)
+                r = run_op(http, op, ledger, rng, photo, f"p{n % pool}" if pool else None)
             except httpx.HTTPError as err:
                 tally.add(op, None, type(err).__name__)
                 continue
             tally.add(op, r)
 
 
-def run_op(http: httpx.Client, op: str, ledger: Ledger, rng: random.Random, n: int):
+def run_op(http: httpx.Client, op: str, ledger: Ledger, rng: random.Random, n: int, photo_id=None):
     user = ledger.user
     if op == "ingest":
         files = {"image": ("p.jpg", noise_photo(n), "image/jpeg")}
-        r = http.post("/v1/garments", files=files, data={"user_id": user})
+        form = {"user_id": user} | ({"photo_id": photo_id} if photo_id else {})
+        r = http.post("/v1/garments", files=files, data=form)
         if r.status_code == 200:
-            ledger.live |= {g["id"] for g in r.json()["garments"]}
+            ids = {g["id"] for g in r.json()["garments"]}
+            ledger.live |= ids
+            ledger.deleted -= ids  # a pool photo ingested again after its garments' delete
         return r
     if op == "recommend":
         return http.post("/v1/recommend", json={"user_id": user, "k": 3})
@@ -120,6 +131,8 @@ def run_op(http: httpx.Client, op: str, ledger: Ledger, rng: random.Random, n: i
     if r.status_code == 200:
         ledger.live.discard(garment)
         ledger.deleted.add(garment)
+        # its feedback goes with it (a pool photo may bring the garment back, not its events)
+        ledger.events = {e: g for e, g in ledger.events.items() if g != garment}
     return r
 
 
@@ -140,8 +153,6 @@ def check_ledger(url: str, ledger: Ledger) -> list[str]:
         if ledger.deleted & listed:
             problems.append(f"{ledger.user}: deleted garments back: {ledger.deleted & listed}")
         for event, garment in ledger.events.items():
-            if garment not in ledger.live:  # its garment was deleted since: a 404 now
-                continue
             body = {"user_id": ledger.user, "signal": "dislike", "garment_ids": [garment]}
             r = http.post("/v1/feedback", json=body | {"event_id": event})
             if r.status_code != 409:  # stored: the same event_id with other content conflicts
@@ -200,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads-12mp", type=int, default=16, help="0: skip that phase")
     parser.add_argument("--rss-bound-mb", type=float, default=RSS_BOUND_MB)
     parser.add_argument("--root", default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--photo-pool", type=int, default=0, help="photos per client (0: new)")
     args = parser.parse_args(argv)
 
     work = Path(args.root or tempfile.mkdtemp(prefix="wardrobe-soak-"))
@@ -213,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         ledgers = [Ledger(f"soak{i}") for i in range(args.clients)]
         tally, stop = Tally(), threading.Event()
         threads = [
-            threading.Thread(target=client_loop, args=(server.url, ledger, tally, stop, i + 1))
+            threading.Thread(
+                target=client_loop,
+                args=(server.url, ledger, tally, stop, i + 1, args.photo_pool),
+            )
             for i, ledger in enumerate(ledgers)
         ]
         start = time.monotonic()
@@ -240,9 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {t:.0f} | {n} | {rss:.0f} | {files} | {procs} |")
     base = samples[min(1, len(samples) - 1)]  # after the first requests (models loaded)
     last = samples[-1]
+    middle = samples[len(samples) // 2]
     print(
         f"\nRSS growth {last[2] - base[2]:+.0f} MB, open files {last[3] - base[3]:+d} "
-        f"(sample {base[0]:.0f} s -> {last[0]:.0f} s)"
+        f"(sample {base[0]:.0f} s -> {last[0]:.0f} s); second half {last[2] - middle[2]:+.0f} MB "
+        f"({middle[0]:.0f} s -> {last[0]:.0f} s)"
     )
     print("\n| op | status | count |\n|---|---|---|")
     for (op, status), count in sorted(tally.statuses.items(), key=str):

@@ -38,6 +38,7 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from wardrobe.data.formats.classfolder import load_class_mapping
 from wardrobe.models.classifier_module import GarmentClassifierModule
+from wardrobe.models.components.backbones import POOLED
 from wardrobe.models.feature_cache import cached_features
 from wardrobe.taxonomy import CATEGORY_BY_NAME, FINE_CATEGORIES, GROUPS
 
@@ -174,17 +175,18 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         parts = getattr(datamodule.data_train, "datasets", [datamodule.data_train])
         unique = list({id(p): p for p in parts}.values())  # real_repeats repeats one dataset
         tag = f"{self.net.backbone_name}-{self.net.weights}".replace("/", "_")
+        if self.net.trunk_output != POOLED:
+            tag += "-" + self.net.trunk_output.replace("+", "-")
         features, allowed = [], []
         for part in unique:
             paths = [row[0] for row in part.rows]
             if part.rows and part.rows[0][2] == SYNTH:
                 # the crops the tagger and CLIP read too: the per-image store they share
                 x = self.trunk_features(paths, self.hparams.feature_cache_dir).cpu()
-                x = x[:, : self.net.num_features]  # the head reads the pooled part
-            else:  # the real photos: one list file, shared with the linear probes
+            else:  # the real photos: one list file (pooled: shared with the linear probes)
                 x = torch.from_numpy(
                     cached_features(
-                        self.net.backbone,
+                        self.net.trunk,
                         paths,
                         datamodule.eval_transform,
                         datamodule.preprocessing,

@@ -36,14 +36,14 @@ class GarmentClassifierNet(BackboneNet):
         self.backbone_name, self.weights = backbone, weights
         self.num_classes, self.dropout_p = int(num_classes), float(dropout)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(self.num_features, self.num_classes)
+        self.head = nn.Linear(self.trunk_width, self.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_features(self.backbone(x))
+        return self.forward_features(self.trunk(x))
 
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
-        """Logits from the trunk's features (the head reads their pooled part)."""
-        return self.head(self.dropout(features[:, : self.num_features]))
+        """Logits from the trunk's features (``trunk_output``)."""
+        return self.head(self.dropout(features))
 
     @property
     def config(self) -> dict[str, Any]:

@@ -114,8 +114,8 @@ class GarmentClipNet(BackboneNet):
             sizes the token embedding).
         open_clip_model: an open_clip architecture (e.g. ``ViT-B-32``) replacing the above.
         quick_gelu: open_clip's QuickGELU activation (``null`` = the pretrained tag's).
-        trunk_output: what the trunk gives the projection (which reads the pooled part); another
-            crop model's, so that serving runs one pass for both (timm image towers only).
+        trunk_output: what the trunk gives the projection (timm image towers only): the other
+            crop models', so that serving runs one pass for all of them.
     """
 
     def __init__(
@@ -153,6 +153,10 @@ class GarmentClipNet(BackboneNet):
             raise ValueError(f"the {open_clip_model} image tower has no trunk: trunk_output=pooled")
         trunk = trunk_of(self.backbone, self.trunk_output)
         self.trunk_width = getattr(trunk, "out_features", self.num_features)
+        if self.trunk_width != self.num_features:  # the projection reads the whole output
+            proj = self.clip.visual.head.proj
+            bias = proj.bias is not None
+            self.clip.visual.head.proj = nn.Linear(self.trunk_width, proj.out_features, bias=bias)
 
     # ------------------------------------------------------------------------- building
     def _build_timm_clip(self, embed_dim: int) -> nn.Module:
@@ -234,7 +238,7 @@ class GarmentClipNet(BackboneNet):
 
     @property
     def image_head(self) -> nn.Module:
-        """What maps the trunk's pooled features to the joint space (timm towers: the
+        """What maps the trunk's features to the joint space (timm towers: the
         projection); an open_clip tower has no separate trunk, so no head to share it with."""
         head = getattr(self.clip.visual, "head", None)
         if head is None or not hasattr(self.clip.visual, "trunk"):
@@ -242,9 +246,9 @@ class GarmentClipNet(BackboneNet):
         return head
 
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
-        """L2-normalised image embeddings ``[B, D]`` from the trunk's features (the projection
-        reads their pooled part)."""
-        return F.normalize(self.image_head(features[:, : self.num_features]), dim=-1)
+        """L2-normalised image embeddings ``[B, D]`` from the trunk's features
+        (``trunk_output``)."""
+        return F.normalize(self.image_head(features), dim=-1)
 
     @property
     def logit_scale(self) -> nn.Parameter:
@@ -253,6 +257,8 @@ class GarmentClipNet(BackboneNet):
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         """L2-normalised image embeddings ``[B, embed_dim]``."""
+        if self.shares_trunk:  # trunk + projection, as open_clip's TimmModel, any trunk output
+            return self.forward_features(self.trunk(images))
         return F.normalize(self.clip.encode_image(images), dim=-1)
 
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
