@@ -38,3 +38,28 @@ def test_a_minute_of_mixed_load_keeps_every_acknowledged_write(tiny_bundles, tmp
     print(out)
     assert "problems: 0" in out, out
     assert code == 0, out
+
+
+@pytest.mark.timeout(600)
+def test_a_photo_pool_ingests_photos_again_and_the_ledger_follows(tiny_bundles, tmp_path, capsys):
+    """``--photo-pool``: the same photos are ingested again (updates), deleted garments come back
+    with their photo, and the ledger still finds every acknowledged write."""
+    code = load_soak().main(
+        [
+            f"--artifacts={tiny_bundles}",
+            f"--root={tmp_path}",
+            "--duration=30",
+            "--clients=4",
+            "--photo-pool=2",
+            "--sample-every=5",
+            "--uploads-12mp=0",
+        ]
+    )
+    out = capsys.readouterr().out
+    print(out)
+    ingests = sum(
+        int(line.split("|")[3]) for line in out.splitlines() if line.startswith("| ingest | 200 |")
+    )
+    assert ingests > 4 * 2, out  # some photos went in twice
+    assert "problems: 0" in out and "second half" in out, out
+    assert code == 0, out
