@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 
@@ -37,6 +38,27 @@ def test_report_writes_only_when_the_variable_names_a_file(tmp_path, monkeypatch
     progress.report("encoding features", done=64, total=100)
     assert progress.read_progress(path) | {"done": 64} == progress.read_progress(path)
     assert progress.read_progress(path)["phase"] == "encoding features"
+
+
+def test_a_detector_epoch_that_did_not_validate_shows_no_metric(tmp_path, monkeypatch):
+    """ultralytics with ``val=False`` holds zeros until its last epoch validates: they are no
+    mAP of 0.000 on the live line."""
+    path = tmp_path / "p.json"
+    monkeypatch.setenv(progress.PROGRESS_FILE_ENV, str(path))
+    callbacks = progress.ultralytics_callbacks({"metrics/mAP50(B)": "val/map50"})
+    trainer = SimpleNamespace(args=SimpleNamespace(val=False), epochs=3, train_time_start=0.0)
+    trainer.train_loader, trainer.batch_size, trainer.start_epoch, trainer.stop = (
+        [0, 1],
+        8,
+        0,
+        False,
+    )
+    for epoch, value in ((0, 0.0), (1, 0.0), (2, 0.61)):
+        trainer.epoch, trainer.metrics = epoch, {"metrics/mAP50(B)": value}
+        callbacks["on_train_batch_end"](trainer)
+        callbacks["on_fit_epoch_end"](trainer)
+    (validation,) = progress.read_progress(path)["history"]
+    assert validation["epoch"] == 3 and validation["metrics"] == {"val/map50": 0.61}
 
 
 def test_samples_per_second_leave_out_the_first_batches(tmp_path):

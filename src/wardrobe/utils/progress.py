@@ -189,7 +189,11 @@ def ultralytics_callbacks(
             for key, value in (trainer.metrics or {}).items()
             if key in metric_keys and value is not None
         }
-        if not metrics:
+        # with val=False ultralytics validates only the last epoch (or one it stops after);
+        # before that its metrics are the zeros it starts with, not a validation
+        last = trainer.stop or trainer.epoch + 1 >= trainer.epochs
+        validated = getattr(trainer.args, "val", True) or last
+        if not metrics or not validated:
             return
         # ultralytics' final_eval validates best.pt after the loop as epoch + 1: a test
         if trainer.epoch > seen["epoch"]:
