@@ -21,6 +21,7 @@ from wardrobe.artifacts import Bundle
 from wardrobe.data.clip_datamodule import ImageTextDataModule
 from wardrobe.evaluation import plots  # noqa: F401  (selects the headless matplotlib backend)
 from wardrobe.models.metrics import caption_groups, caption_retrieval_recall
+from wardrobe.utils import CPU_CONV_BATCH
 
 SPLITS = ("train", "val")  # a held-out root is another seed: every split of it is unseen
 QUERIES_SHOWN = 6
@@ -38,7 +39,7 @@ def evaluate_clip(
         raise FileNotFoundError(f"no held-out split in {data_dir}")
     images, captions, tokens, image_embeds = [], [], [], []
     for part in parts:
-        for pixels, ids in DataLoader(part, batch_size=batch_size):
+        for pixels, ids in DataLoader(part, batch_size=CPU_CONV_BATCH):  # conv nets' best batch
             image_embeds.append(bundle.net.encode_image(pixels))
             tokens.append(ids)
         images += part.images
