@@ -486,8 +486,12 @@ def trunk_sha256(trunk: nn.Module) -> str:
     """sha256 of a trunk's weights (names relative to the trunk, dtypes, shapes, values).
 
     Two nets whose frozen trunks have the same hash compute the same features from the same
-    input tensor, whichever net holds them (a classifier's ``backbone``, CLIP's ``visual.trunk``).
+    input tensor and output kind, whichever net holds them (a classifier's ``backbone``, CLIP's
+    ``visual.trunk``). A :class:`CentresTrunk` hashes as its backbone (the same weights; the
+    output kind is part of :func:`trunk_fingerprint`).
     """
+    if isinstance(trunk, CentresTrunk):
+        trunk = trunk.backbone
     digest = hashlib.sha256()
     for name, tensor in trunk.state_dict().items():
         if name.rsplit(".", 1)[-1] in _FINGERPRINT_SKIP:
