@@ -35,7 +35,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sqlite3
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -333,6 +335,20 @@ def _normalise_url(url: str) -> sa.URL:
     raise ValueError(f"{url!r}: unsupported database {backend!r}; use sqlite or postgresql")
 
 
+def _journal_mode_wal(cursor: Any, wait_s: float) -> str:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the lock: SQLite
+    answers "database is locked" at once, without its busy handler, when connections open a
+    fresh database together (seen with four workers starting at once)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class RecordStore:
     """The SQL records of the wardrobe. See the module docstring for the guarantees.
 
@@ -402,12 +418,12 @@ class RecordStore:
         def _on_connect(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None  # the driver stops issuing BEGIN; we do it below
             cur = dbapi_conn.cursor()
-            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            mode = _journal_mode_wal(cur, busy_ms / 1000)
             if str(mode).lower() != "wal":
                 raise StoreUnavailable(f"SQLite refused WAL mode (got {mode!r}) for {self.url}")
             cur.execute(f"PRAGMA synchronous={sync}")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         @sa.event.listens_for(self.engine, "begin")
