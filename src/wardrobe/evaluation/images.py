@@ -19,6 +19,7 @@ from wardrobe.artifacts import Bundle
 from wardrobe.data.attributes_datamodule import AttributeDataModule
 from wardrobe.data.classification_datamodule import GarmentClassificationDataModule
 from wardrobe.evaluation import plots
+from wardrobe.evaluation.shared_trunk import TrunkOutputs, crop_outputs
 from wardrobe.models.metrics import HeadMetrics, classification_metrics
 from wardrobe.preprocessing import ImagePreprocessing
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
@@ -41,9 +42,14 @@ def _picture(image: torch.Tensor, preprocessing: ImagePreprocessing) -> np.ndarr
 
 @torch.inference_mode()
 def evaluate_classifier(
-    bundle: Bundle, data_dir: Path, out_dir: Path, batch_size: int = CPU_CONV_BATCH
+    bundle: Bundle,
+    data_dir: Path,
+    out_dir: Path,
+    batch_size: int = CPU_CONV_BATCH,
+    trunk: TrunkOutputs | None = None,
 ) -> tuple[dict[str, float], list[Path]]:
-    """Top-1/top-5 accuracy and the confusion matrix on held-out ImageFolder crops."""
+    """Top-1/top-5 accuracy and the confusion matrix on held-out ImageFolder crops (``trunk``:
+    trunk outputs shared with the other crop bundles of the run)."""
     classes = bundle.labels["classes"]
     preprocessing = bundle.image_preprocessing
     dm = GarmentClassificationDataModule(
@@ -61,7 +67,7 @@ def evaluate_classifier(
     confusion = MulticlassConfusionMatrix(len(classes))
     samples: list[tuple[np.ndarray, str, bool]] = []
     for images, targets in loader:
-        logits = bundle.net(images)
+        logits = crop_outputs(bundle, images, trunk)
         for metric in (*accuracy.values(), confusion):
             metric.update(logits, targets)
         for image, pred, true in zip(images, logits.argmax(-1), targets, strict=True):
@@ -91,7 +97,11 @@ def evaluate_classifier(
 
 @torch.inference_mode()
 def evaluate_tagger(
-    bundle: Bundle, data_dir: Path, out_dir: Path, batch_size: int = CPU_CONV_BATCH
+    bundle: Bundle,
+    data_dir: Path,
+    out_dir: Path,
+    batch_size: int = CPU_CONV_BATCH,
+    trunk: TrunkOutputs | None = None,
 ) -> tuple[dict[str, float], list[Path]]:
     """F1 per head, their macro mean, colour accuracy and formality MAE on held-out rows."""
     dm = AttributeDataModule(str(data_dir), preprocessing=bundle.image_preprocessing, augment=False)
@@ -99,7 +109,7 @@ def evaluate_tagger(
     heads = {h: HeadMetrics(*_kind_size(h)) for h in bundle.labels}
     colour = MulticlassAccuracy(len(bundle.labels["colour"]), average="micro")
     for images, targets, masks in loader:
-        outputs = bundle.net(images)
+        outputs = crop_outputs(bundle, images, trunk)
         for head, metric in heads.items():
             metric.update(outputs[head], targets[head], masks[head])
         keep = masks["colour"].bool()

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 from wardrobe.artifacts import Bundle
 from wardrobe.data.clip_datamodule import ImageTextDataModule
 from wardrobe.evaluation import plots  # noqa: F401  (selects the headless matplotlib backend)
+from wardrobe.evaluation.shared_trunk import TrunkOutputs, crop_outputs
 from wardrobe.models.metrics import caption_groups, caption_retrieval_recall
 from wardrobe.utils import CPU_CONV_BATCH
 
@@ -30,9 +31,14 @@ TOP_SHOWN = 5
 
 @torch.inference_mode()
 def evaluate_clip(
-    bundle: Bundle, data_dir: Path, out_dir: Path, batch_size: int = 64
+    bundle: Bundle,
+    data_dir: Path,
+    out_dir: Path,
+    batch_size: int = 64,
+    trunk: TrunkOutputs | None = None,
 ) -> tuple[dict[str, float], list[Path]]:
-    """t2i/i2t recall@1/5/10 on held-out attribute rows, and a plot of top-5 images per query."""
+    """t2i/i2t recall@1/5/10 on held-out attribute rows, and a plot of top-5 images per query
+    (``trunk``: trunk outputs shared with the other crop bundles of the run)."""
     dm = ImageTextDataModule(str(data_dir), preprocessing=bundle.preprocessing, augment=False)
     parts = [dm.load_split(s, train=False) for s in SPLITS if dm.split_exists(s)]
     if not parts:
@@ -40,7 +46,8 @@ def evaluate_clip(
     images, captions, tokens, image_embeds = [], [], [], []
     for part in parts:
         for pixels, ids in DataLoader(part, batch_size=CPU_CONV_BATCH):  # conv nets' best batch
-            image_embeds.append(bundle.net.encode_image(pixels))
+            embeds = crop_outputs(bundle, pixels, trunk, whole=bundle.net.encode_image)
+            image_embeds.append(embeds)
             tokens.append(ids)
         images += part.images
         captions += part.captions

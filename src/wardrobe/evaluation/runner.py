@@ -15,6 +15,7 @@ from wardrobe.evaluation.images import evaluate_classifier, evaluate_tagger
 from wardrobe.evaluation.outfits import evaluate_compatibility
 from wardrobe.evaluation.report import Row, rows_for, write_report
 from wardrobe.evaluation.retrieval import evaluate_clip
+from wardrobe.evaluation.shared_trunk import TrunkOutputs
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ EVALUATORS: dict[str, tuple[Evaluator, str]] = {
     "detector": (evaluate_detector_report, "deepfashion2"),
     "clip": (evaluate_clip, "attributes"),
 }
+# the crop bundles whose trunk outputs one run shares (evaluation.shared_trunk)
+SHARE_TRUNK = ("classifier", "tagger", "clip")
 # weight-free methods, evaluated like a bundle but always present
 RULES: dict[str, tuple[Evaluator, str]] = {
     "colour_rules": (evaluate_colour_rules_report, "attributes"),
@@ -54,16 +57,19 @@ def evaluate_bundles(cfg: DictConfig) -> dict[str, dict[str, float]]:
     report_dir = Path(cfg.report_dir)
     heldout = ensure_heldout(cfg)
     results, rows, figures = {}, [], {}
+    trunk = TrunkOutputs()
     for name in wanted:
         if name not in EVALUATORS and name not in RULES:
             log.warning("no evaluator for bundle %r yet: left out of the report", name)
             continue
         evaluator, subdir = RULES.get(name) or EVALUATORS[name]
         bundle = load_bundle(bundles[name]) if name in bundles else None
-        metrics, figures[name] = evaluator(bundle, heldout / subdir, report_dir)
+        shared = {"trunk": trunk} if name in SHARE_TRUNK else {}
+        metrics, figures[name] = evaluator(bundle, heldout / subdir, report_dir, **shared)
         results[name] = metrics
         rows += rows_for(name, metrics)
         log.info("%s: %s", name, {k: round(v, 4) for k, v in metrics.items()})
+    trunk.log_summary()
     notes = _real_photo_rows(cfg, bundles, report_dir, results, rows, figures)
     path = write_report(report_dir, rows, figures, notes)
     _print_table(rows, path)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from wardrobe.artifacts import load_bundle, save_bundle
+from tests.helpers.crop_bundles import IMAGE, TRUNK, save_crop_bundles, tiny_crop_nets
+from wardrobe.artifacts import load_bundle
 from wardrobe.ingestion.models import CROP_MODELS, IngestionModels, shared_trunk_fingerprint
 from wardrobe.models.components.backbones import (
     POOLED,
@@ -23,63 +24,9 @@ from wardrobe.models.components.backbones import (
     SHARED_TRUNK,
     trunk_fingerprint,
 )
-from wardrobe.models.components.classifier_net import GarmentClassifierNet
-from wardrobe.models.components.clip_net import GarmentClipNet
-from wardrobe.models.components.tagger_net import AttributeTaggerNet
-from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
+from wardrobe.taxonomy import FINE_CATEGORIES
 
-TRUNK = "test_efficientnet"
-IMAGE = {"image_size": 32, "resize": 36, "mean": [0.5] * 3, "std": [0.5] * 3}
-IMAGE["interpolation"] = "bilinear"
-TEXT = {"tokenizer": "clip_bpe", "context_length": 16}
-
-
-def _nets(trunk_output: str = POOLED) -> dict[str, torch.nn.Module]:
-    torch.manual_seed(0)
-    kw = {"weights": "none", "trunk_output": trunk_output}
-    nets = {
-        "classifier": GarmentClassifierNet(backbone=TRUNK, num_classes=len(FINE_CATEGORIES), **kw),
-        "tagger": AttributeTaggerNet(backbone=TRUNK, **kw),
-        "clip": GarmentClipNet(
-            image_tower=TRUNK,
-            **kw,
-            embed_dim=32,
-            text_width=32,
-            text_layers=1,
-            text_heads=2,
-            context_length=TEXT["context_length"],
-        ),
-    }
-    for name in ("tagger", "clip"):  # one frozen trunk, as the quickstarts train them
-        nets[name].trunk.load_state_dict(nets["classifier"].trunk.state_dict())
-    return nets
-
-
-def _labels(name: str) -> dict[str, list[str]]:
-    if name == "classifier":
-        return {"classes": list(FINE_CATEGORIES)}
-    if name == "tagger":
-        return {head: list(vocab) for head, (_, vocab) in ATTRIBUTE_HEADS.items()}
-    return {"tokenizer": [TEXT["tokenizer"]]}
-
-
-def _save(root: Path, nets: dict, record: bool = True, record_of: dict | None = None) -> Path:
-    """Save the three bundles; ``record``: with the shared-trunk fingerprint of
-    ``record_of[name]`` (default: the net's own trunk)."""
-    for name, net in nets.items():
-        source = (record_of or {}).get(name, net)
-        fingerprint = trunk_fingerprint(source.trunk, TRUNK, IMAGE, source.trunk_output)
-        meta = {SHARED_TRUNK: fingerprint} if record else None
-        save_bundle(
-            root / name,
-            name=name,
-            net=net,
-            net_cfg=net.config,
-            labels=_labels(name),
-            preprocessing={**IMAGE, **(TEXT if name == "clip" else {})},
-            extra_meta=meta,
-        )
-    return root
+_nets, _save = tiny_crop_nets, save_crop_bundles
 
 
 def _models(root: Path, backend: str = "torch", share: bool = True) -> IngestionModels:

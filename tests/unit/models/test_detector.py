@@ -25,6 +25,7 @@ from wardrobe.data.real_yolo import RealPhotoYoloData
 from wardrobe.models.detector import Detection, letterbox, load_detector, postprocess
 from wardrobe.models.detector.train import (
     YoloTrainer,
+    cpu_threads,
     epoch_cap,
     lightning_limits,
     ultralytics_device,
@@ -158,6 +159,22 @@ def test_max_time_caps_max_epochs_like_lightning():
     fewer = _TimeModeTrainer(estimated=5, epoch=2)  # time allows fewer: ultralytics' estimate
     epoch_cap(9)(fewer)
     assert (fewer.epochs, fewer.schedules_for) == (5, [])
+
+
+def test_a_cpu_fit_gets_the_threads_asked_for_not_ultralytics_one_fewer():
+    import torch
+    from ultralytics.utils.torch_utils import select_device
+
+    before = torch.get_num_threads()
+    with cpu_threads(3):
+        select_device("cpu", verbose=False)  # what ultralytics' trainer calls
+        assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before
+    select_device("cpu", verbose=False)  # outside: ultralytics' own choice again
+    from ultralytics.utils import NUM_THREADS
+
+    assert torch.get_num_threads() == NUM_THREADS
+    torch.set_num_threads(before)
 
 
 def test_letterbox_and_postprocess_map_boxes_back_to_the_image():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.helpers.tiny_data import TINY_CLIP_NET
+from tests.helpers.crop_bundles import IMAGE, TRUNK, tiny_crop_nets
 from wardrobe.models.components.backbones import (
     POOLED,
     POOLED_CENTRES,
@@ -20,28 +20,10 @@ from wardrobe.models.components.backbones import (
     trunk_of,
 )
 from wardrobe.models.components.classifier_net import GarmentClassifierNet
-from wardrobe.models.components.clip_net import GarmentClipNet
-from wardrobe.models.components.tagger_net import AttributeTaggerNet
 
 # what reads the trunk output (the tagger: every heads.<name>.weight)
 HEAD_WEIGHTS = {"classifier": {"head.weight"}, "clip": {"clip.visual.head.proj.weight"}}
-TRUNK = "test_efficientnet"  # timm's tiny EfficientNet: 5 blocks, 32 px is enough
-IMAGE = {"image_size": 32, "resize": 36, "mean": [0.5] * 3, "std": [0.5] * 3}
-
-
-def _nets(trunk_output: str) -> dict[str, torch.nn.Module]:
-    torch.manual_seed(0)
-    kw = {"backbone": TRUNK, "weights": "none", "trunk_output": trunk_output}
-    nets = {
-        "classifier": GarmentClassifierNet(**kw, num_classes=5),
-        "tagger": AttributeTaggerNet(**kw),
-        "clip": GarmentClipNet(
-            **{**TINY_CLIP_NET, "image_tower": TRUNK, "trunk_output": trunk_output}
-        ),
-    }
-    for name in ("tagger", "clip"):  # one frozen trunk, as the quickstarts train them
-        nets[name].backbone.load_state_dict(nets["classifier"].backbone.state_dict())
-    return nets
+_nets = tiny_crop_nets
 
 
 def test_centre_mean_averages_the_central_half_of_each_side():
