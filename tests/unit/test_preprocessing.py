@@ -3,6 +3,7 @@ loudly, and a loaded bundle gives its eval transform and its image embedding in 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -66,6 +67,19 @@ def test_every_transform_ends_in_the_same_normalisation_and_denormalise_undoes_i
     assert not torch.allclose(x, pixels)
     torch.testing.assert_close(image.denormalise(x), pixels)
     torch.testing.assert_close(image.transform(train=False)(photo), x)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_a_prepared_batch_holds_exactly_the_eval_transform_of_each_image(interpolation):
+    image = ImagePreprocessing(24, 28, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), interpolation)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(40, 30), (9, 70)]]
+    crops.append(Image.fromarray(crops[0][::-1].copy()))  # a PIL image too
+    transform = image.transform(train=False)
+    expected = torch.stack([transform(crop) for crop in crops])
+    batch = image.prepare_batch(crops)
+    assert type(batch) is torch.Tensor and batch.shape == (3, 3, 24, 24)
+    assert torch.equal(batch, expected)
 
 
 @pytest.mark.parametrize(

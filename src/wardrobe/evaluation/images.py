@@ -24,6 +24,7 @@ from wardrobe.models.metrics import HeadMetrics, classification_metrics
 from wardrobe.preprocessing import ImagePreprocessing
 from wardrobe.taxonomy import ATTRIBUTE_HEADS
 from wardrobe.utils import CPU_CONV_BATCH
+from wardrobe.utils.threads import loaded_on_one_thread
 
 SPLITS = ("train", "val")  # a held-out root is another seed: every split of it is unseen
 
@@ -66,7 +67,7 @@ def evaluate_classifier(
     accuracy = classification_metrics(len(classes))
     confusion = MulticlassConfusionMatrix(len(classes))
     samples: list[tuple[np.ndarray, str, bool]] = []
-    for images, targets in loader:
+    for images, targets in loaded_on_one_thread(loader):
         logits = crop_outputs(bundle, images, trunk)
         for metric in (*accuracy.values(), confusion):
             metric.update(logits, targets)
@@ -108,7 +109,7 @@ def evaluate_tagger(
     loader = DataLoader(_heldout(dm), batch_size=batch_size)
     heads = {h: HeadMetrics(*_kind_size(h)) for h in bundle.labels}
     colour = MulticlassAccuracy(len(bundle.labels["colour"]), average="micro")
-    for images, targets, masks in loader:
+    for images, targets, masks in loaded_on_one_thread(loader):
         outputs = crop_outputs(bundle, images, trunk)
         for head, metric in heads.items():
             metric.update(outputs[head], targets[head], masks[head])

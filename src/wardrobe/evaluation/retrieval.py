@@ -23,6 +23,7 @@ from wardrobe.evaluation import plots  # noqa: F401  (selects the headless matpl
 from wardrobe.evaluation.shared_trunk import TrunkOutputs, crop_outputs
 from wardrobe.models.metrics import caption_groups, caption_retrieval_recall
 from wardrobe.utils import CPU_CONV_BATCH
+from wardrobe.utils.threads import loaded_on_one_thread
 
 SPLITS = ("train", "val")  # a held-out root is another seed: every split of it is unseen
 QUERIES_SHOWN = 6
@@ -45,7 +46,8 @@ def evaluate_clip(
         raise FileNotFoundError(f"no held-out split in {data_dir}")
     images, captions, tokens, image_embeds = [], [], [], []
     for part in parts:
-        for pixels, ids in DataLoader(part, batch_size=CPU_CONV_BATCH):  # conv nets' best batch
+        batches = DataLoader(part, batch_size=CPU_CONV_BATCH)  # conv nets' best batch
+        for pixels, ids in loaded_on_one_thread(batches):
             embeds = crop_outputs(bundle, pixels, trunk, whole=bundle.net.encode_image)
             image_embeds.append(embeds)
             tokens.append(ids)

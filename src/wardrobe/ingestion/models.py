@@ -161,7 +161,6 @@ class IngestionModels:
         self.embedding_dim = int(clip.meta["net"]["embed_dim"])
         # each model's inputs as its bundle records them (the transform validation used)
         self.preprocessing = {n: self.bundles[n].preprocessing_spec.image for n in CROP_MODELS}
-        self._transforms = {n: p.transform(train=False) for n, p in self.preprocessing.items()}
         self.trunk_groups = _trunk_groups(self.bundles) if share_trunks else {}
         self._trunk_of = {n: fp for fp, names in self.trunk_groups.items() for n in names}
         whole = [name for name in CROP_MODELS if name not in self._trunk_of]
@@ -254,8 +253,7 @@ class IngestionModels:
         for name, pre in self.preprocessing.items():
             key = json.dumps(pre.to_dict(), sort_keys=True)
             if key not in by_key:
-                transform = self._transforms[name]
-                by_key[key] = torch.stack([transform(c) for c in crops]).numpy()
+                by_key[key] = pre.prepare_batch(crops).numpy()
             prepared[name] = by_key[key]
         return prepared
 
@@ -311,7 +309,7 @@ class IngestionModels:
         """Raw outputs of one model (``classifier`` logits, ``tagger`` heads in ``heads``
         order, ``clip`` embeddings) on one batch of RGB crops (a shared trunk runs for it)."""
         with self.timer("prepare"):
-            batch = {name: torch.stack([self._transforms[name](c) for c in crops]).numpy()}
+            batch = {name: self.preprocessing[name].prepare_batch(crops).numpy()}
         fingerprint = self._trunk_of.get(name)
         features = {}
         if fingerprint is not None:

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from wardrobe.utils.onnx import CPU_CONV_BATCH, onnx_session
 from wardrobe.utils.progress import report as report_progress
+from wardrobe.utils.threads import loaded_on_one_thread, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def encode(
     out: list[np.ndarray] = []
     with tempfile.TemporaryDirectory(prefix="wardrobe-encode-") as tmp:
         run = None
-        for batch in loader:
+        for batch in loaded_on_one_thread(loader):
             run = run or _runner(backbone, batch, Path(tmp) / "backbone.onnx")
             out.append(run(batch))
             # make run's live progress ($WARDROBE_PROGRESS_FILE; a no-op without it)
@@ -218,14 +219,9 @@ def fit_on_features(
     ``threads``: torch threads while fitting (None: unchanged). Heads are small matrices: one
     thread skips the thread pool's synchronisation, which costs more than it saves (on this
     shared 2-core CPU, 75 ms against 1,060 ms a step of the tagger's heads)."""
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         args = (n_rows, epochs, lr, batch_size, weight_decay, after_step, fused)
         return _fit(loss_of, params, *args)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _fit(loss_of, params, n_rows, epochs, lr, batch_size, weight_decay, after_step, fused):

@@ -86,11 +86,30 @@ class ImagePreprocessing:
                 v2.RandomHorizontalFlip(),
             ]
         else:
-            spatial = [
-                v2.Resize(self.resize, interpolation=interp, antialias=True),
-                v2.CenterCrop(self.image_size),
-            ]
+            spatial = self._eval_spatial()
         return self.pipeline(spatial)
+
+    def _eval_spatial(self) -> list[Callable]:
+        return [
+            v2.Resize(self.resize, interpolation=self.interpolation_mode, antialias=True),
+            v2.CenterCrop(self.image_size),
+        ]
+
+    def prepare_batch(self, images: Sequence[Any]) -> torch.Tensor:
+        """The eval network inputs ``[B, 3, image_size, image_size]`` of RGB images (uint8
+        ``H x W x 3`` arrays or PIL images): exactly ``transform()``'s values, with only the
+        resize and crop done per image (in uint8) and the scaling and normalisation once for
+        the batch. Per image, those four small float ops cost more than the resize: each goes
+        through torch's thread pool (12 ms a crop on this 2-core CPU against 1.4 ms on one
+        thread, 40 ms while another job runs)."""
+        spatial = v2.Compose([v2.ToImage(), *self._eval_spatial()])
+        crops = torch.stack([spatial(image).as_subclass(torch.Tensor) for image in images])
+        return self._scale_and_normalise(crops)
+
+    def _scale_and_normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return v2.Normalize(list(self.mean), list(self.std))(
+            v2.ToDtype(torch.float32, scale=True)(images)
+        )
 
     @property
     def interpolation_mode(self) -> v2.InterpolationMode:
@@ -101,14 +120,7 @@ class ImagePreprocessing:
         """``steps`` (on the image, e.g. an augmentation of one data source) between the
         conversion to a tensor and this block's scaling and normalisation, so every transform of
         a model ends in the same network input."""
-        return v2.Compose(
-            [
-                v2.ToImage(),
-                *steps,
-                v2.ToDtype(torch.float32, scale=True),
-                v2.Normalize(list(self.mean), list(self.std)),
-            ]
-        )
+        return v2.Compose([v2.ToImage(), *steps, self._scale_and_normalise])
 
     def denormalise(self, image: torch.Tensor) -> torch.Tensor:
         """A normalised ``[3, H, W]`` network input -> its 0..1 RGB values (for a picture)."""
