@@ -10,12 +10,20 @@ one, while a test run held the other core). :func:`loaded_on_one_thread` loads a
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 import torch
 
 T = TypeVar("T")
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity; ``os.cpu_count()`` elsewhere)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

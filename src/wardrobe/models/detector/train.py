@@ -49,7 +49,6 @@ import contextlib
 import csv
 import logging
 import math
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,7 @@ from wardrobe.models.detector_start import resolve_architecture
 from wardrobe.preprocessing import DetectionPreprocessing
 from wardrobe.taxonomy import DF2_CLASSES
 from wardrobe.utils import progress
+from wardrobe.utils.threads import torch_threads, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -501,13 +501,6 @@ def offline_checks() -> Iterator[None]:
         data_utils.check_font, plotting.check_font = saved
 
 
-def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity; ``os.cpu_count()`` elsewhere)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 @contextlib.contextmanager
 def cpu_threads(threads: int) -> Iterator[None]:
     """ultralytics' ``select_device`` sets ``threads`` torch threads for a CPU fit, not its own.
@@ -517,10 +510,10 @@ def cpu_threads(threads: int) -> Iterator[None]:
     """
     import ultralytics.utils.torch_utils as torch_utils
 
-    saved = torch_utils.NUM_THREADS, torch.get_num_threads()
+    saved = torch_utils.NUM_THREADS
     torch_utils.NUM_THREADS = max(1, int(threads))
     try:
-        yield
+        with torch_threads(None):  # restores the count select_device changes
+            yield
     finally:
-        torch_utils.NUM_THREADS = saved[0]
-        torch.set_num_threads(saved[1])
+        torch_utils.NUM_THREADS = saved
