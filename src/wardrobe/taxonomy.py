@@ -42,6 +42,23 @@ DF2_CLASSES: tuple[str, ...] = (
     "sling_dress",
 )
 DF2_RAW_NAMES: tuple[str, ...] = tuple(name.replace("_", " ") for name in DF2_CLASSES)
+#: what a DeepFashion2 class says of a garment's length: ``(part, length)``, its sleeves (tops,
+#: outerwear, dresses) or legs (bottoms) short or long; absent: nothing (sleeveless). A skirt
+#: counts as short legs: detectors take shorts for skirts (8 of 25 shorts photos of
+#: clothing-dataset-small validation/ with a quickstart detector), rarely for trousers.
+DF2_LENGTH = MappingProxyType(
+    {
+        "short_sleeve_top": ("sleeves", "short"),
+        "long_sleeve_top": ("sleeves", "long"),
+        "short_sleeve_outwear": ("sleeves", "short"),
+        "long_sleeve_outwear": ("sleeves", "long"),
+        "shorts": ("legs", "short"),
+        "trousers": ("legs", "long"),
+        "skirt": ("legs", "short"),
+        "short_sleeve_dress": ("sleeves", "short"),
+        "long_sleeve_dress": ("sleeves", "long"),
+    }
+)
 
 # Landmarks per DeepFashion2 category (``landmarks`` holds K*(x, y, v) for the item's class).
 DF2_NUM_LANDMARKS: tuple[int, ...] = (25, 33, 31, 39, 15, 15, 10, 14, 8, 29, 37, 19, 19)

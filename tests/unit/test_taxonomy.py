@@ -34,6 +34,8 @@ def test_every_df2_class_maps_to_a_category():
         assert tx.categories_for_df2(df2), f"no fine category maps to {df2}"
     for cat in tx.CATEGORIES:
         assert set(cat.df2_classes) <= set(tx.DF2_CLASSES)
+    assert set(tx.DF2_LENGTH) <= set(tx.DF2_CLASSES)
+    assert {length for _, length in tx.DF2_LENGTH.values()} == {"short", "long"}
 
 
 def test_df2_ids_and_names():

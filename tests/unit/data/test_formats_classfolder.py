@@ -45,6 +45,13 @@ def test_mapping_back_uses_the_detector_sleeve_class():
     assert mapping.coarse_of("t_shirt", "long_sleeve_top") == "longsleeve"
     assert mapping.coarse_of("t_shirt") == "t-shirt"  # no detection: the first label allowing it
     assert mapping.coarse_of("hoodie", "short_sleeve_top") == "longsleeve"
+    # no label holds the class: the one whose classes have its sleeve (or leg) length
+    assert mapping.coarse_of("polo", "long_sleeve_outwear") == "longsleeve"
+    assert mapping.coarse_of("polo", "short_sleeve_outwear") == "t-shirt"
+    assert mapping.coarse_of("jeans", "skirt") == "shorts"
+    assert mapping.coarse_of("jeans", "trousers") == "pants"
+    assert mapping.coarse_of("polo", "sling") == "t-shirt"  # says nothing of length: the first
+    assert mapping.coarse_of("jeans", "short_sleeve_dress") == "pants"  # sleeves, not legs
     assert mapping.coarse_of("oxford") == "shirt"
     assert mapping.coarse_of("sneakers") == "shoes"
     with pytest.raises(KeyError, match="belt"):

@@ -60,11 +60,13 @@ def _assert_same(a, b, atol: float = 1e-5) -> None:
         np.testing.assert_allclose(heads_a[head], heads_b[head], atol=atol)
 
 
-@pytest.fixture(scope="module", params=[POOLED, POOLED_CENTRES])
+@pytest.fixture(
+    scope="module", params=[(POOLED, "all"), (POOLED_CENTRES, "all"), (POOLED_CENTRES, "pooled")]
+)
 def shared_root(request, tmp_path_factory) -> Path:
     """The three bundles on one trunk, for each trunk output (the heads read pooled features,
-    or the tagger pooled features and early blocks' centres)."""
-    return _save(tmp_path_factory.mktemp("shared"), _nets(request.param))
+    or pooled features and early blocks' centres, the classifier perhaps the pooled part)."""
+    return _save(tmp_path_factory.mktemp("shared"), _nets(*request.param))
 
 
 def test_bundles_with_one_trunk_run_it_once_per_batch_with_the_separate_outputs(shared_root):

@@ -108,3 +108,23 @@ def test_unsupported_trunk_outputs_fail_with_a_hint():
             num_classes=3,
             trunk_output=POOLED_CENTRES,
         )
+
+
+def test_a_head_reading_the_pooled_part_ignores_the_centres_and_keeps_one_trunk():
+    torch.manual_seed(0)
+    kw = {"backbone": TRUNK, "weights": "none", "num_classes": 5, "trunk_output": POOLED_CENTRES}
+    net = GarmentClassifierNet(**kw, head_reads="pooled").eval()
+    assert net.head.in_features == net.num_features < net.trunk_width
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        features = net.trunk(x)
+        shifted = features.clone()
+        shifted[:, net.num_features :] += 10.0  # other colours, same pooled features
+        torch.testing.assert_close(net(x), net.forward_features(shifted))
+        torch.testing.assert_close(net(x), net.head(net.backbone(x)))
+    config = {k: v for k, v in net.config.items() if k != "_target_"}
+    assert GarmentClassifierNet(**config).head_reads == "pooled"
+    old = {k: v for k, v in net.config.items() if k not in ("_target_", "head_reads")}
+    assert GarmentClassifierNet(**old).head.in_features == net.trunk_width  # older bundles
+    with pytest.raises(ValueError, match="head_reads must be one of"):
+        GarmentClassifierNet(**kw, head_reads="centres")

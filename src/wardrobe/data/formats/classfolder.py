@@ -25,7 +25,7 @@ from PIL import Image
 
 from wardrobe.data.formats._io import IMAGE_SUFFIXES
 from wardrobe.data.formats.report import SkipReport
-from wardrobe.taxonomy import CATEGORY_BY_NAME, CATEGORY_INDEX, DF2_CLASSES, GROUP_SLOT
+from wardrobe.taxonomy import CATEGORY_BY_NAME, CATEGORY_INDEX, DF2_CLASSES, DF2_LENGTH, GROUP_SLOT
 
 MAPPINGS_DIR = Path(__file__).parent
 CLOTHING_DATASET_SMALL_MAPPING = MAPPINGS_DIR / "clothing_dataset_small_mapping.yaml"
@@ -74,14 +74,20 @@ class ClassMapping:
     def coarse_of(self, fine: str, df2_class: str | None = None) -> str:
         """The coarse label of a predicted fine category: the first label allowing ``fine``,
         preferring one whose DeepFashion2 classes hold ``df2_class`` (a T-shirt found as a
-        ``long_sleeve_top`` is a "longsleeve"). ``fine`` outside every label raises KeyError."""
+        ``long_sleeve_top`` is a "longsleeve"), else one whose classes have its length
+        (:data:`~wardrobe.taxonomy.DF2_LENGTH`: a polo found as ``long_sleeve_outwear`` is a
+        "longsleeve", jeans found as a ``skirt`` are "shorts"). ``fine`` outside every label
+        raises KeyError."""
         candidates = [lab for lab in self.labels.values() if fine in lab.fine]
         if not candidates:
             raise KeyError(f"fine category {fine!r} is in no label of {self.name}")
-        if df2_class is not None:
-            for label in candidates:
-                if df2_class in label.df2:
-                    return label.name
+        length = DF2_LENGTH.get(df2_class)
+        for label in candidates:
+            if df2_class in label.df2:
+                return label.name
+        for label in candidates:
+            if length is not None and length in {DF2_LENGTH.get(c) for c in label.df2}:
+                return label.name
         return candidates[0].name
 
     def group_of_fine(self, fine: str) -> str:

@@ -14,11 +14,19 @@ from wardrobe.models.components.backbones import (
     BackboneNet,
 )
 
+#: what the head reads of the trunk's output: all of it, or its pooled part alone
+HEAD_READS_ALL, HEAD_READS_POOLED = "all", "pooled"
+HEAD_READS = (HEAD_READS_ALL, HEAD_READS_POOLED)
+
 
 class GarmentClassifierNet(BackboneNet):
     """Fine-category classifier: ``[B, 3, H, W]`` -> logits ``[B, num_classes]``.
 
-    Built only from keyword arguments, so a bundle or checkpoint rebuilds it from :attr:`config`.
+    ``head_reads="pooled"`` keeps a ``pooled+centres`` trunk (the one pass serving shares with
+    the tagger and CLIP) while the head reads only its first ``num_features`` columns: the
+    centre colour means made the category follow colour on flat-lay detector crops (blue jeans
+    and shorts -> chinos). Built only from keyword arguments, so a bundle or checkpoint rebuilds
+    it from :attr:`config`.
     """
 
     def __init__(
@@ -29,21 +37,30 @@ class GarmentClassifierNet(BackboneNet):
         num_classes: int,
         dropout: float = 0.2,
         trunk_output: str = POOLED,
+        head_reads: str = HEAD_READS_ALL,
     ) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if head_reads not in HEAD_READS:
+            raise ValueError(f"head_reads must be one of {HEAD_READS}, got {head_reads!r}")
         super().__init__(backbone, weights, trunk_output)
         self.backbone_name, self.weights = backbone, weights
         self.num_classes, self.dropout_p = int(num_classes), float(dropout)
+        self.head_reads = head_reads
+        self.head_width = self.num_features if head_reads == HEAD_READS_POOLED else self.trunk_width
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(self.trunk_width, self.num_classes)
+        self.head = nn.Linear(self.head_width, self.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.trunk(x))
 
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
         """Logits from the trunk's features (``trunk_output``)."""
-        return self.head(self.dropout(features))
+        return self.head(self.dropout(self.head_input(features)))
+
+    def head_input(self, features: torch.Tensor) -> torch.Tensor:
+        """The columns of the trunk's features that the head reads (``head_reads``)."""
+        return features[:, : self.head_width]
 
     @property
     def config(self) -> dict[str, Any]:
@@ -54,4 +71,5 @@ class GarmentClassifierNet(BackboneNet):
             "num_classes": self.num_classes,
             "dropout": self.dropout_p,
             "trunk_output": self.trunk_output,
+            "head_reads": self.head_reads,
         }
