@@ -21,16 +21,13 @@ IMAGE["interpolation"] = "bilinear"
 TEXT = {"tokenizer": "clip_bpe", "context_length": TINY_CLIP_NET["context_length"]}
 
 
-def tiny_crop_nets(
-    trunk_output: str = POOLED, classifier_reads: str = "all"
-) -> dict[str, torch.nn.Module]:
+def tiny_crop_nets(trunk_output: str = POOLED, **classifier) -> dict[str, torch.nn.Module]:
     """Classifier, tagger and CLIP nets whose trunks hold the same (random, seeded) weights;
-    ``classifier_reads``: the classifier's ``head_reads``."""
+    ``classifier``: more of the classifier's arguments (``head_reads``, ``head_hidden``)."""
     torch.manual_seed(0)
     kw = {"backbone": TRUNK, "weights": "none", "trunk_output": trunk_output}
-    classes = len(FINE_CATEGORIES)
     nets = {
-        "classifier": GarmentClassifierNet(**kw, num_classes=classes, head_reads=classifier_reads),
+        "classifier": GarmentClassifierNet(**kw, num_classes=len(FINE_CATEGORIES), **classifier),
         "tagger": AttributeTaggerNet(**kw),
         "clip": GarmentClipNet(
             **{**TINY_CLIP_NET, "image_tower": TRUNK, "trunk_output": trunk_output}

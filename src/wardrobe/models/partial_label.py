@@ -199,7 +199,7 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         return torch.cat(features), torch.stack(allowed)
 
     def _fit_head(self, features: torch.Tensor, allowed: torch.Tensor, epochs: int) -> None:
-        head: nn.Linear = self.net.head
+        head: nn.Module = self.net.head
         features = self.net.head_input(features)
         optimizer = torch.optim.AdamW(
             head.parameters(), lr=self.hparams.head_warmup_lr, weight_decay=0.01

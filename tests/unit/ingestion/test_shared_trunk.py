@@ -60,13 +60,19 @@ def _assert_same(a, b, atol: float = 1e-5) -> None:
         np.testing.assert_allclose(heads_a[head], heads_b[head], atol=atol)
 
 
+QUICKSTART_CLASSIFIER = {"head_reads": "pooled", "head_hidden": 16}
+
+
 @pytest.fixture(
-    scope="module", params=[(POOLED, "all"), (POOLED_CENTRES, "all"), (POOLED_CENTRES, "pooled")]
+    scope="module",
+    params=[(POOLED, {}), (POOLED_CENTRES, {}), (POOLED_CENTRES, QUICKSTART_CLASSIFIER)],
 )
 def shared_root(request, tmp_path_factory) -> Path:
     """The three bundles on one trunk, for each trunk output (the heads read pooled features,
-    or pooled features and early blocks' centres, the classifier perhaps the pooled part)."""
-    return _save(tmp_path_factory.mktemp("shared"), _nets(*request.param))
+    or pooled features and early blocks' centres; the quickstart's classifier: an MLP on the
+    pooled part)."""
+    trunk_output, classifier = request.param
+    return _save(tmp_path_factory.mktemp("shared"), _nets(trunk_output, **classifier))
 
 
 def test_bundles_with_one_trunk_run_it_once_per_batch_with_the_separate_outputs(shared_root):

@@ -128,3 +128,20 @@ def test_a_head_reading_the_pooled_part_ignores_the_centres_and_keeps_one_trunk(
     assert GarmentClassifierNet(**old).head.in_features == net.trunk_width  # older bundles
     with pytest.raises(ValueError, match="head_reads must be one of"):
         GarmentClassifierNet(**kw, head_reads="centres")
+
+
+def test_a_hidden_layer_head_is_the_same_net_on_the_trunk_features():
+    torch.manual_seed(0)
+    kw = {"backbone": TRUNK, "weights": "none", "num_classes": 5, "trunk_output": POOLED_CENTRES}
+    net = GarmentClassifierNet(**kw, head_reads="pooled", head_hidden=16).eval()
+    assert net.head[0].in_features == net.num_features and net.head[-1].out_features == 5
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), net.forward_features(net.trunk(x)))
+    config = {k: v for k, v in net.config.items() if k != "_target_"}
+    rebuilt = GarmentClassifierNet(**config)
+    rebuilt.load_state_dict(net.state_dict())  # a bundle rebuilds it from its config
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt.eval()(x), net(x))
+    del config["head_hidden"]  # older bundles: a linear head
+    assert isinstance(GarmentClassifierNet(**config).head, torch.nn.Linear)

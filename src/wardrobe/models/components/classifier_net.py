@@ -38,6 +38,7 @@ class GarmentClassifierNet(BackboneNet):
         dropout: float = 0.2,
         trunk_output: str = POOLED,
         head_reads: str = HEAD_READS_ALL,
+        head_hidden: int = 0,
     ) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -48,8 +49,18 @@ class GarmentClassifierNet(BackboneNet):
         self.num_classes, self.dropout_p = int(num_classes), float(dropout)
         self.head_reads = head_reads
         self.head_width = self.num_features if head_reads == HEAD_READS_POOLED else self.trunk_width
+        self.head_hidden = int(head_hidden)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(self.head_width, self.num_classes)
+        self.head = (
+            nn.Linear(self.head_width, self.num_classes)
+            if self.head_hidden <= 0
+            else nn.Sequential(
+                nn.Linear(self.head_width, self.head_hidden),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(self.head_hidden, self.num_classes),
+            )
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.trunk(x))
@@ -72,4 +83,5 @@ class GarmentClassifierNet(BackboneNet):
             "dropout": self.dropout_p,
             "trunk_output": self.trunk_output,
             "head_reads": self.head_reads,
+            "head_hidden": self.head_hidden,
         }
