@@ -81,13 +81,14 @@ class ClassMapping:
         candidates = [lab for lab in self.labels.values() if fine in lab.fine]
         if not candidates:
             raise KeyError(f"fine category {fine!r} is in no label of {self.name}")
-        length = DF2_LENGTH.get(df2_class)
         for label in candidates:
             if df2_class in label.df2:
                 return label.name
-        for label in candidates:
-            if length is not None and length in {DF2_LENGTH.get(c) for c in label.df2}:
-                return label.name
+        length = DF2_LENGTH.get(df2_class)
+        if length is not None:
+            for label in candidates:
+                if any(DF2_LENGTH.get(c) == length for c in label.df2):
+                    return label.name
         return candidates[0].name
 
     def group_of_fine(self, fine: str) -> str:
