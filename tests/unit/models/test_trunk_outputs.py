@@ -20,6 +20,7 @@ from wardrobe.models.components.backbones import (
     trunk_of,
 )
 from wardrobe.models.components.classifier_net import GarmentClassifierNet
+from wardrobe.models.components.tagger_net import AttributeTaggerNet
 
 # what reads the trunk output (the tagger: every heads.<name>.weight)
 HEAD_WEIGHTS = {"classifier": {"head.weight"}, "clip": {"clip.visual.head.proj.weight"}}
@@ -145,3 +146,24 @@ def test_a_hidden_layer_head_is_the_same_net_on_the_trunk_features():
         torch.testing.assert_close(rebuilt.eval()(x), net(x))
     del config["head_hidden"]  # older bundles: a linear head
     assert isinstance(GarmentClassifierNet(**config).head, torch.nn.Linear)
+
+
+def test_tagger_heads_with_hidden_layers_rebuild_from_their_config():
+    torch.manual_seed(0)
+    kw = {"backbone": TRUNK, "weights": "none", "trunk_output": POOLED_CENTRES}
+    net = AttributeTaggerNet(**kw, head_hidden={"formality": 8}).eval()
+    assert net.heads["formality"][0].in_features == net.trunk_width
+    assert isinstance(net.heads["colour"], torch.nn.Linear)  # heads left out stay linear
+    assert net.config["head_hidden"] == {"formality": 8}
+    x = torch.randn(2, 3, 32, 32)
+    config = {k: v for k, v in net.config.items() if k != "_target_"}
+    rebuilt = AttributeTaggerNet(**config)
+    rebuilt.load_state_dict(net.state_dict())  # a bundle rebuilds it from its config
+    with torch.no_grad():
+        for name, value in rebuilt.eval()(x).items():
+            torch.testing.assert_close(value, net(x)[name])
+    del config["head_hidden"]  # older bundles: linear heads
+    assert all(isinstance(h, torch.nn.Linear) for h in AttributeTaggerNet(**config).heads.values())
+    assert all(h[-1].out_features for h in AttributeTaggerNet(**kw, head_hidden=4).heads.values())
+    with pytest.raises(ValueError, match="head_hidden names heads the tagger lacks"):
+        AttributeTaggerNet(**kw, head_hidden={"sleeves": 8})

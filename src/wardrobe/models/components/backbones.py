@@ -346,6 +346,19 @@ CENTRE_BLOCKS = (0, 1, 2, 3, 4)
 _EFFICIENTNET_PARTS = ("conv_stem", "bn1", "blocks", "conv_head", "bn2")
 
 
+def mlp_head(in_features: int, out_features: int, hidden: int = 0, dropout: float = 0.2):
+    """A head on trunk features: linear (``hidden`` <= 0), else Linear -> GELU -> Dropout ->
+    Linear through ``hidden`` units."""
+    if hidden <= 0:
+        return nn.Linear(in_features, out_features)
+    return nn.Sequential(
+        nn.Linear(in_features, hidden),
+        nn.GELU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, out_features),
+    )
+
+
 def centre_mean(maps: torch.Tensor) -> torch.Tensor:
     """``[B, C, H, W]`` -> ``[B, C]``: the mean over the central half of each side."""
     rows, cols = maps.shape[2:]

@@ -12,6 +12,7 @@ from wardrobe.models.components.backbones import (
     OFFLINE_IMAGENET,
     POOLED,
     BackboneNet,
+    mlp_head,
 )
 
 #: what the head reads of the trunk's output: all of it, or its pooled part alone
@@ -51,16 +52,7 @@ class GarmentClassifierNet(BackboneNet):
         self.head_width = self.num_features if head_reads == HEAD_READS_POOLED else self.trunk_width
         self.head_hidden = int(head_hidden)
         self.dropout = nn.Dropout(dropout)
-        self.head = (
-            nn.Linear(self.head_width, self.num_classes)
-            if self.head_hidden <= 0
-            else nn.Sequential(
-                nn.Linear(self.head_width, self.head_hidden),
-                nn.GELU(),
-                nn.Dropout(dropout),
-                nn.Linear(self.head_hidden, self.num_classes),
-            )
-        )
+        self.head = mlp_head(self.head_width, self.num_classes, self.head_hidden, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.trunk(x))

@@ -1,4 +1,5 @@
-"""``AttributeTaggerNet``: one shared backbone, one linear head per attribute.
+"""``AttributeTaggerNet``: one shared backbone, one head per attribute (linear, or through a
+hidden layer where ``head_hidden`` says so).
 
 Heads return logits: class logits (multiclass), label logits (multilabel) and one logit for the
 ``formality`` regression. Softmax/sigmoid belong to inference; training uses losses on logits
@@ -18,6 +19,7 @@ from wardrobe.models.components.backbones import (
     OFFLINE_IMAGENET,
     POOLED,
     BackboneNet,
+    mlp_head,
 )
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FORMALITY_RANGE
 
@@ -61,6 +63,16 @@ def head_outputs(logits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+def _hidden_per_head(hidden: int | Mapping[str, int], heads: Mapping[str, int]) -> dict[str, int]:
+    """``head_hidden`` as hidden units per head (0: linear); unknown head names fail."""
+    if not isinstance(hidden, Mapping):
+        return {name: int(hidden) for name in heads}
+    unknown = sorted(set(hidden) - set(heads))
+    if unknown:
+        raise ValueError(f"head_hidden names heads the tagger lacks: {unknown}")
+    return {name: int(hidden.get(name, 0)) for name in heads}
+
+
 class AttributeTaggerNet(BackboneNet):
     """Attribute tagger: ``[B, 3, H, W]`` -> ``{head: logits [B, size]}`` (formality ``[B, 1]``).
 
@@ -78,6 +90,7 @@ class AttributeTaggerNet(BackboneNet):
         heads: Mapping[str, int] | None = None,
         dropout: float = 0.2,
         trunk_output: str = POOLED,
+        head_hidden: int | Mapping[str, int] = 0,
     ) -> None:
         heads = default_heads() if heads is None else {str(k): int(v) for k, v in heads.items()}
         if not heads:
@@ -91,7 +104,13 @@ class AttributeTaggerNet(BackboneNet):
         self.backbone_name, self.weights, self.dropout_p = backbone, weights, float(dropout)
         self.head_sizes = heads
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({n: nn.Linear(self.trunk_width, s) for n, s in heads.items()})
+        self.head_hidden = _hidden_per_head(head_hidden, heads)
+        self.heads = nn.ModuleDict(
+            {
+                n: mlp_head(self.trunk_width, s, self.head_hidden[n], dropout)
+                for n, s in heads.items()
+            }
+        )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.forward_features(self.trunk(x))
@@ -110,4 +129,5 @@ class AttributeTaggerNet(BackboneNet):
             "heads": dict(self.head_sizes),
             "dropout": self.dropout_p,
             "trunk_output": self.trunk_output,
+            "head_hidden": {n: h for n, h in self.head_hidden.items() if h > 0},
         }
