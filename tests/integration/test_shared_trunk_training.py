@@ -43,8 +43,11 @@ def test_tagger_and_clip_heads_fit_on_one_feature_store(make_cfg, tiny_synth, tm
     # the trunk stayed the ImageNet one; the heads learnt
     imagenet, _ = build_backbone("tf_efficientnet_lite0", "offline_imagenet")
     assert trunk_sha256(tagger["model"].net.trunk) == trunk_sha256(imagenet)
-    fresh = torch.nn.Linear(1280, 3).weight.std()  # Kaiming-uniform scale of an untrained head
-    assert not torch.allclose(tagger["model"].net.heads["fit"].weight.std(), fresh, rtol=0.01)
+    head = tagger["model"].net.heads["fit"]  # linear or through a hidden layer (quickstart)
+    first = next(m for m in head.modules() if isinstance(m, torch.nn.Linear))
+    # the Kaiming-uniform scale of an untrained layer of that shape
+    fresh = torch.nn.Linear(first.in_features, first.out_features).weight.std()
+    assert not torch.allclose(first.weight.std(), fresh, rtol=0.01)
 
     bundles = {n: load_bundle(o["bundle"]) for n, o in (("tagger", tagger), ("clip", clip))}
     records = {n: b.meta[SHARED_TRUNK] for n, b in bundles.items()}
