@@ -55,10 +55,15 @@ def tail(net: nn.Module, h: torch.Tensor) -> torch.Tensor:
     return net.bn2(net.conv_head(h)).mean((2, 3))
 
 
+def tail_features(net: nn.Module, maps: torch.Tensor) -> torch.Tensor:
+    """Pooled features of every map, in chunks, without gradients."""
+    with torch.no_grad():
+        return torch.cat([tail(net, maps[i : i + 256].float()) for i in range(0, len(maps), 256)])
+
+
 def accuracy(net, head, maps, labels) -> float:
     with torch.no_grad():
-        feats = torch.cat([tail(net, maps[i : i + 256].float()) for i in range(0, len(maps), 256)])
-        return (head(feats).argmax(-1) == labels).float().mean().item()
+        return (head(tail_features(net, maps)).argmax(-1) == labels).float().mean().item()
 
 
 def run(net, maps, labels, lr: float, epochs: int, classes: int) -> tuple[float, list[float]]:
@@ -66,10 +71,7 @@ def run(net, maps, labels, lr: float, epochs: int, classes: int) -> tuple[float,
     (x_train, x_flip, x_val), (y_train, y_val) = maps, labels
     torch.manual_seed(0)
     head = nn.Linear(net.num_features, classes)
-    with torch.no_grad():
-        frozen = torch.cat(
-            [tail(net, x_train[i : i + 256].float()) for i in range(0, len(x_train), 256)]
-        )
+    frozen = tail_features(net, x_train)
     optimiser = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=0.01)
     for _ in range(60):
         for index in torch.randperm(len(frozen)).split(256):

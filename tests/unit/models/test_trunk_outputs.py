@@ -164,6 +164,8 @@ def test_tagger_heads_with_hidden_layers_rebuild_from_their_config():
             torch.testing.assert_close(value, net(x)[name])
     del config["head_hidden"]  # older bundles: linear heads
     assert all(isinstance(h, torch.nn.Linear) for h in AttributeTaggerNet(**config).heads.values())
-    assert all(h[-1].out_features for h in AttributeTaggerNet(**kw, head_hidden=4).heads.values())
+    assert all(
+        h[0].out_features == 4 for h in AttributeTaggerNet(**kw, head_hidden=4).heads.values()
+    )
     with pytest.raises(ValueError, match="head_hidden names heads the tagger lacks"):
         AttributeTaggerNet(**kw, head_hidden={"sleeves": 8})
