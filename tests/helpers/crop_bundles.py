@@ -21,13 +21,19 @@ IMAGE["interpolation"] = "bilinear"
 TEXT = {"tokenizer": "clip_bpe", "context_length": TINY_CLIP_NET["context_length"]}
 
 
-def tiny_crop_nets(trunk_output: str = POOLED, **classifier) -> dict[str, torch.nn.Module]:
+def tiny_crop_nets(
+    trunk_output: str = POOLED, classifier_output: str | None = None, **classifier
+) -> dict[str, torch.nn.Module]:
     """Classifier, tagger and CLIP nets whose trunks hold the same (random, seeded) weights;
-    ``classifier``: more of the classifier's arguments (``head_reads``, ``head_hidden``)."""
+    ``classifier_output``: the classifier's own trunk output (``pooled+centres+maps``: its own
+    last stages, perturbed so that they differ from the frozen ones); ``classifier``: more of
+    its arguments (``head_reads``, ``head_hidden``)."""
     torch.manual_seed(0)
     kw = {"backbone": TRUNK, "weights": "none", "trunk_output": trunk_output}
+    classifier = {**kw, "num_classes": len(FINE_CATEGORIES), **classifier}
+    classifier["trunk_output"] = classifier_output or trunk_output
     nets = {
-        "classifier": GarmentClassifierNet(**kw, num_classes=len(FINE_CATEGORIES), **classifier),
+        "classifier": GarmentClassifierNet(**classifier),
         "tagger": AttributeTaggerNet(**kw),
         "clip": GarmentClipNet(
             **{**TINY_CLIP_NET, "image_tower": TRUNK, "trunk_output": trunk_output}
@@ -35,6 +41,10 @@ def tiny_crop_nets(trunk_output: str = POOLED, **classifier) -> dict[str, torch.
     }
     for name in ("tagger", "clip"):  # one frozen trunk, as the quickstarts train them
         nets[name].trunk.load_state_dict(nets["classifier"].trunk.state_dict())
+    if nets["classifier"].tail is not None:
+        with torch.no_grad():
+            for param in nets["classifier"].tail.parameters():
+                param.add_(0.1 * torch.randn_like(param))
     return nets
 
 

@@ -8,10 +8,14 @@ that share a preprocessing share one prepared batch.
 **One trunk pass per crop.** A bundle trained on a frozen backbone records its trunk's
 fingerprint (``bundle.json`` ``shared_trunk``: the trunk weights' sha256 and the
 image preprocessing, :func:`~wardrobe.models.components.backbones.trunk_fingerprint`). At load,
-the fingerprint is recomputed from the loaded weights; the bundles whose fingerprints match run
-that trunk once per batch, then each its own head on the features (the quickstart classifier,
-tagger and CLIP share the ImageNet Lite0 trunk at 224 px). A bundle without a record (older
-bundles, fine-tuned backbones), or whose record does not match its weights, runs whole, as before.
+the fingerprint is recomputed from the loaded weights; the bundles whose fingerprints agree on
+weights and input (:func:`~wardrobe.models.components.backbones.shared_pass_key`) run that
+trunk once per batch, then each its own head on the features (the quickstart classifier,
+tagger and CLIP share the ImageNet Lite0 trunk at 224 px). The bundles of a group may read
+different trunk outputs (the quickstart classifier's own fine-tuned last stages read block-4
+maps that the tagger and CLIP do not): the outputs nest, so the group runs the widest once and
+each head reads its prefix. A bundle without a record (older bundles, fine-tuned backbones), or
+whose record does not match its weights, runs whole, as before.
 
 Backends (``backend``): ``torch`` runs the safetensors weights; ``onnx`` runs the detector's
 exported ``model.onnx`` and exports the classifier, tagger and CLIP image tower (or the shared
@@ -33,7 +37,13 @@ from torch import nn
 
 from wardrobe.artifacts import Bundle, BundleError, load_bundle
 from wardrobe.ingestion.timing import StageTimer
-from wardrobe.models.components.backbones import POOLED, SHARED_TRUNK, trunk_fingerprint
+from wardrobe.models.components.backbones import (
+    POOLED,
+    SHARED_TRUNK,
+    TRUNK_OUTPUTS,
+    shared_pass_key,
+    trunk_fingerprint,
+)
 from wardrobe.models.components.tagger_net import head_outputs
 from wardrobe.models.detector import GarmentDetector, load_detector
 from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
@@ -184,20 +194,27 @@ class IngestionModels:
         path = _onnx_path(cache_dir, f"{bundle.name}-{bundle.meta['weights_sha256'][:16]}")
         return _Runner(module, self.backend, path, self._images(name))
 
+    def _widest(self, names: Sequence[str]) -> str:
+        """The member of a group whose trunk output holds every other member's."""
+        return max(names, key=lambda n: TRUNK_OUTPUTS.index(self.bundles[n].net.trunk_output))
+
     def _trunk_runner(self, names: Sequence[str], cache_dir: Path | None) -> _Runner:
-        """The trunk a group shares (every member's trunk has the same weights)."""
-        fingerprint = self._trunk_of[names[0]]
+        """The trunk a group shares (every member's trunk has the same weights), at the
+        widest output its members read."""
+        widest = self.bundles[self._widest(names)]
+        fingerprint = widest.meta[SHARED_TRUNK]["fingerprint"]
         path = _onnx_path(cache_dir, f"trunk-{fingerprint[:16]}")
-        trunk = self.bundles[names[0]].net.trunk
-        return _Runner(trunk, self.backend, path, self._images(names[0]))
+        return _Runner(widest.net.trunk, self.backend, path, self._images(names[0]))
 
     def _head_runner(self, name: str, cache_dir: Path | None) -> _Runner:
         """A crop model's head on the shared trunk's features."""
         bundle = self.bundles[name]
         net = bundle.net
         module = _TaggerLogits(net, self.heads, True) if name == "tagger" else _Head(net)
+        group = self.trunk_groups[self._trunk_of[name]]
+        trunk = self.bundles[self._widest(group)].net.trunk
         with torch.no_grad():  # the example's shape (an inference tensor cannot be exported)
-            shape = net.trunk.eval()(self._images(name)).shape
+            shape = trunk.eval()(self._images(name)).shape
         features = torch.zeros(shape)
         path = _onnx_path(cache_dir, f"{bundle.name}-head-{bundle.meta['weights_sha256'][:16]}")
         return _Runner(module, self.backend, path, features, input_name="features")
@@ -260,19 +277,19 @@ class IngestionModels:
     def _shared_features(self, prepared: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each shared trunk's features of the batch: one pass per trunk, not per model."""
         features = {}
-        for fingerprint, names in self.trunk_groups.items():
+        for key, names in self.trunk_groups.items():
             with self.timer("trunk"):
-                features[fingerprint] = self._trunks[fingerprint](prepared[names[0]])[0]
+                features[key] = self._trunks[key](prepared[names[0]])[0]
         return features
 
     def _outputs(
         self, name: str, prepared: Mapping[str, np.ndarray], features: Mapping[str, np.ndarray]
     ) -> list[np.ndarray]:
         """One model's raw outputs: its head on the shared features, or the whole model."""
-        fingerprint = self._trunk_of.get(name)
-        if fingerprint is None:
+        key = self._trunk_of.get(name)
+        if key is None:
             return self._runners[name](prepared[name])
-        return self._heads[name](features[fingerprint])
+        return self._heads[name](features[key])
 
     def analyse_crops(
         self, crops: Sequence[np.ndarray], batch_size: int = 32
@@ -310,11 +327,11 @@ class IngestionModels:
         order, ``clip`` embeddings) on one batch of RGB crops (a shared trunk runs for it)."""
         with self.timer("prepare"):
             batch = {name: self.preprocessing[name].prepare_batch(crops).numpy()}
-        fingerprint = self._trunk_of.get(name)
+        key = self._trunk_of.get(name)
         features = {}
-        if fingerprint is not None:
+        if key is not None:
             with self.timer("trunk"):
-                features[fingerprint] = self._trunks[fingerprint](batch[name])[0]
+                features[key] = self._trunks[key](batch[name])[0]
         return self._outputs(name, batch, features)
 
     def embed_crops(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
@@ -342,12 +359,13 @@ def _onnx_path(cache_dir: Path | None, stem: str) -> Path | None:
 
 
 def _trunk_groups(bundles: Mapping[str, Bundle]) -> dict[str, list[str]]:
-    """Trunk fingerprint -> the crop models sharing it (two or more; the others run whole)."""
+    """:func:`shared_pass_key` -> the crop models one trunk pass serves (two or more; the others
+    run whole)."""
     groups: dict[str, list[str]] = {}
     for name in CROP_MODELS:
-        fingerprint = shared_trunk_fingerprint(bundles[name])
-        if fingerprint is not None:
-            groups.setdefault(fingerprint, []).append(name)
+        if shared_trunk_fingerprint(bundles[name]) is not None:
+            key = shared_pass_key(bundles[name].meta[SHARED_TRUNK])
+            groups.setdefault(key, []).append(name)
     shared = {fp: names for fp, names in groups.items() if len(names) > 1}
     for names in shared.values():
         log.info("one trunk pass per crop for %s", ", ".join(names))

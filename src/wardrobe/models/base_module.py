@@ -333,14 +333,20 @@ class BackboneModule(WardrobeModule):
         record = self.trunk_record()
         return None if record is None else {SHARED_TRUNK: record}
 
-    def trunk_features(self, paths: list, cache_dir: str | None) -> torch.Tensor:
+    def trunk_features(
+        self, paths: list, cache_dir: str | None, mirrored: bool = False
+    ) -> torch.Tensor:
         """Pooled features ``[N, F]`` of image files through the frozen trunk, from the shared
-        per-image store (:func:`image_features`): the crop models read the same files once."""
+        per-image store (:func:`image_features`): the crop models read the same files once
+        (``mirrored``: of the files flipped left to right)."""
         record = self.trunk_record(frozen_only=False)  # a warm-up before a fine-tune too
         if record is None:
             raise ValueError(f"{type(self.net).__name__} has no trunk to cache features of")
         transform = ImagePreprocessing.from_dict(record["image"]).transform(train=False)
-        x = image_features(self.net.trunk, paths, transform, record["fingerprint"], cache_dir)
+        fingerprint = record["fingerprint"]
+        x = image_features(
+            self.net.trunk, paths, transform, fingerprint, cache_dir, mirrored=mirrored
+        )
         return torch.from_numpy(x).to(self.device)
 
     def fit_heads_on_features(

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -51,6 +51,11 @@ class _Images(Dataset):
 def load_rgb(path: str | Path) -> Image.Image:
     with Image.open(path) as image:
         return image.convert("RGB")
+
+
+def load_rgb_mirrored(path: str | Path) -> Image.Image:
+    """:func:`load_rgb`, flipped left to right (the cached stand-in for random flips)."""
+    return ImageOps.mirror(load_rgb(path))
 
 
 def cache_key(items: Sequence[Any], preprocessing: Mapping[str, Any], tag: str) -> str:
@@ -166,13 +171,16 @@ def image_features(
     fingerprint: str,
     cache_dir: str | Path | None,
     batch_size: int = ENCODE_BATCH,
+    mirrored: bool = False,
 ) -> np.ndarray:
     """``[N, F]`` features of image files through a frozen ``trunk``; each file is encoded once
     per ``fingerprint`` (trunk weights + preprocessing: ``transform`` must be the eval transform
-    that fingerprint records) and kept under ``<cache_dir>/trunk-<fingerprint[:16]>/``."""
+    that fingerprint records) and kept under ``<cache_dir>/trunk-<fingerprint[:16]>/``
+    (``mirrored``: of the files flipped left to right, in a store of their own)."""
+    load = load_rgb_mirrored if mirrored else load_rgb
     if cache_dir is None:
-        return encode(trunk, paths, transform, batch_size=batch_size)
-    store = Path(cache_dir) / f"trunk-{fingerprint[:16]}"
+        return encode(trunk, paths, transform, load, batch_size=batch_size)
+    store = Path(cache_dir) / f"trunk-{fingerprint[:16]}{'-mirrored' if mirrored else ''}"
     keys = [_file_key(p) for p in paths]
     index = _store_index(store) if store.is_dir() else {}
     missing = list(dict.fromkeys(k for k in keys if k not in index))
@@ -181,7 +189,7 @@ def image_features(
         first = {}
         for path, key in zip(paths, keys, strict=True):
             first.setdefault(key, path)
-        features = encode(trunk, [first[k] for k in missing], transform, batch_size=batch_size)
+        features = encode(trunk, [first[k] for k in missing], transform, load, batch_size)
         store.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256("\n".join(missing).encode()).hexdigest()[:20]
         tmp = store / f".{name}.{os.getpid()}.tmp.npy"

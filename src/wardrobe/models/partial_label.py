@@ -24,6 +24,13 @@ predictions map to the first label allowing them).
 ``head_warmup_epochs`` > 0 first fits the head alone on cached frozen-backbone features of every
 training image (:mod:`wardrobe.models.feature_cache`): minutes of CPU instead of hours, and the
 fine-tune that follows starts from a head that already knows the real photos.
+
+A net with its own last stages (``trunk_output="pooled+centres+maps"``, a
+:class:`~wardrobe.models.components.backbones.TrunkTail`) then fits them with the head for
+``tail_epochs`` on the cached block-4 maps of every training image and of its mirror image: the
+frozen ImageNet features top out near 0.87 on the real photos' 10 classes (linear or hidden-layer
+probes), and only features that learnt real garments go past it
+(``benchmarks/real_tail_finetune.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +46,12 @@ from torchmetrics import MeanMetric, MetricCollection
 from wardrobe.data.formats.classfolder import load_class_mapping
 from wardrobe.models.classifier_module import GarmentClassifierModule
 from wardrobe.models.components.backbones import POOLED
-from wardrobe.models.feature_cache import cached_features
+from wardrobe.models.feature_cache import (
+    cached_features,
+    fit_on_features,
+    load_rgb,
+    load_rgb_mirrored,
+)
 from wardrobe.taxonomy import CATEGORY_BY_NAME, FINE_CATEGORIES, GROUPS
 
 log = logging.getLogger(__name__)
@@ -63,6 +75,9 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         head_warmup_epochs: epochs of the head alone on cached frozen features before fitting.
         head_warmup_lr: the warm-up's learning rate (AdamW, batches of 256).
         feature_cache_dir: where the frozen features are cached (None: not cached).
+        tail_epochs: epochs of the net's own last stages and head on the cached maps, after
+            the warm-up (a net with a ``tail`` only).
+        tail_lr: their learning rate (the head keeps ``head_warmup_lr``; batches of 64).
         **kwargs: :class:`GarmentClassifierModule`'s arguments.
     """
 
@@ -73,6 +88,8 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         head_warmup_epochs: int = 0,
         head_warmup_lr: float = 3e-3,
         feature_cache_dir: str | None = None,
+        tail_epochs: int = 0,
+        tail_lr: float = 3e-4,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +97,8 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         self.hparams["head_warmup_epochs"] = int(head_warmup_epochs)
         self.hparams["head_warmup_lr"] = float(head_warmup_lr)
         self.hparams["feature_cache_dir"] = feature_cache_dir
+        self.hparams["tail_epochs"] = int(tail_epochs)
+        self.hparams["tail_lr"] = float(tail_lr)
         classes = [FINE_CATEGORIES[i] for i in range(self.net.num_classes)]
         mapping = load_class_mapping(real_mapping) if real_mapping else load_class_mapping()
         group_index = {g: i for i, g in enumerate(GROUPS)}
@@ -162,27 +181,41 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         datamodule = self.trainer.datamodule
         started = time.perf_counter()
         features, allowed = self._warmup_features(datamodule)
-        self._fit_head(features.to(self.device), allowed.to(self.device), epochs)
+        self._fit_head(features, allowed.to(self.device), epochs)
         log.info(
             "head warm-up: %d epochs on %d cached feature rows in %.0f s",
             epochs,
             len(features),
             time.perf_counter() - started,
         )
+        if self.net.tail is not None and self.hparams.tail_epochs > 0:
+            started = time.perf_counter()
+            mirrored, _ = self._warmup_features(datamodule, mirrored=True)
+            self._fit_tail(torch.cat([features, mirrored]), torch.cat([allowed, allowed]))
+            log.info(
+                "last stages: %d epochs on %d cached maps (and mirror images) in %.0f s",
+                self.hparams.tail_epochs,
+                2 * len(features),
+                time.perf_counter() - started,
+            )
 
-    def _warmup_features(self, datamodule) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frozen features (eval transform) and allowed vectors of every training row."""
+    def _warmup_features(
+        self, datamodule, mirrored: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frozen features (eval transform) and allowed vectors of every training row
+        (``mirrored``: of each image flipped left to right)."""
         parts = getattr(datamodule.data_train, "datasets", [datamodule.data_train])
         unique = list({id(p): p for p in parts}.values())  # real_repeats repeats one dataset
         tag = f"{self.net.backbone_name}-{self.net.weights}".replace("/", "_")
         if self.net.trunk_output != POOLED:
             tag += "-" + self.net.trunk_output.replace("+", "-")
+        cache_dir = self.hparams.feature_cache_dir
         features, allowed = [], []
         for part in unique:
             paths = [row[0] for row in part.rows]
             if part.rows and part.rows[0][2] == SYNTH:
                 # the crops the tagger and CLIP read too: the per-image store they share
-                x = self.trunk_features(paths, self.hparams.feature_cache_dir).cpu()
+                x = self.trunk_features(paths, cache_dir, mirrored).cpu()
             else:  # the real photos: one list file (pooled: shared with the linear probes)
                 x = torch.from_numpy(
                     cached_features(
@@ -190,17 +223,29 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
                         paths,
                         datamodule.eval_transform,
                         datamodule.preprocessing,
-                        self.hparams.feature_cache_dir,
-                        tag=tag,
+                        cache_dir,
+                        tag=tag + ("-mirrored" if mirrored else ""),
+                        load=load_rgb_mirrored if mirrored else load_rgb,
                     )
                 )
             features.append(x)
             allowed += [part.allowed_vector(row[1]) for row in part.rows]
         return torch.cat(features), torch.stack(allowed)
 
+    @torch.no_grad()
+    def _head_inputs(self, features: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+        """What the head reads of each row (through the frozen or own last stages), in chunks."""
+        self.net.eval()
+        rows = [
+            self.net.head_input(features[i : i + chunk].to(self.device))
+            for i in range(0, len(features), chunk)
+        ]
+        return torch.cat(rows)
+
     def _fit_head(self, features: torch.Tensor, allowed: torch.Tensor, epochs: int) -> None:
         head: nn.Module = self.net.head
-        features = self.net.head_input(features)
+        features = self._head_inputs(features)
+        self.net.train()  # dropout on; a frozen trunk and the tail's batch norms stay in eval
         optimizer = torch.optim.AdamW(
             head.parameters(), lr=self.hparams.head_warmup_lr, weight_decay=0.01
         )
@@ -212,3 +257,26 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
+
+    def _fit_tail(self, features: torch.Tensor, allowed: torch.Tensor) -> None:
+        """The net's own last stages and its head, together, on the cached maps (AdamW, cosine
+        to 0, batches of 64, every thread)."""
+        self.net.train()
+
+        def loss_of(index: torch.Tensor) -> torch.Tensor:
+            logits = self.net.forward_features(features[index].to(self.device))
+            return partial_label_loss(logits, allowed[index].to(self.device))
+
+        params = [
+            {"params": list(self.net.tail.parameters()), "lr": self.hparams.tail_lr},
+            {"params": list(self.net.head.parameters())},
+        ]
+        fit_on_features(
+            loss_of,
+            params,
+            len(features),
+            self.hparams.tail_epochs,
+            self.hparams.head_warmup_lr,
+            batch_size=64,
+            threads=None,
+        )

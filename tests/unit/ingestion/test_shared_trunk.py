@@ -21,6 +21,7 @@ from wardrobe.ingestion.models import CROP_MODELS, IngestionModels, shared_trunk
 from wardrobe.models.components.backbones import (
     POOLED,
     POOLED_CENTRES,
+    POOLED_CENTRES_MAPS,
     SHARED_TRUNK,
     trunk_fingerprint,
 )
@@ -61,16 +62,22 @@ def _assert_same(a, b, atol: float = 1e-5) -> None:
 
 
 QUICKSTART_CLASSIFIER = {"head_reads": "pooled", "head_hidden": 16}
+OWN_TAIL = {**QUICKSTART_CLASSIFIER, "classifier_output": POOLED_CENTRES_MAPS}
 
 
 @pytest.fixture(
     scope="module",
-    params=[(POOLED, {}), (POOLED_CENTRES, {}), (POOLED_CENTRES, QUICKSTART_CLASSIFIER)],
+    params=[
+        (POOLED, {}),
+        (POOLED_CENTRES, {}),
+        (POOLED_CENTRES, QUICKSTART_CLASSIFIER),
+        (POOLED_CENTRES, OWN_TAIL),
+    ],
 )
 def shared_root(request, tmp_path_factory) -> Path:
     """The three bundles on one trunk, for each trunk output (the heads read pooled features,
     or pooled features and early blocks' centres; the quickstart's classifier: an MLP on the
-    pooled part)."""
+    pooled part, of the frozen last stages or of its own on the trunk's maps)."""
     trunk_output, classifier = request.param
     return _save(tmp_path_factory.mktemp("shared"), _nets(trunk_output, **classifier))
 

@@ -13,6 +13,7 @@ from lightning import Trainer
 from PIL import Image
 
 from wardrobe.data.real_classification_datamodule import RealSynthClassificationDataModule
+from wardrobe.models.components.backbones import POOLED_CENTRES_MAPS
 from wardrobe.models.components.classifier_net import GarmentClassifierNet
 from wardrobe.models.partial_label import PartialLabelClassifierModule, partial_label_loss
 from wardrobe.taxonomy import CATEGORY_INDEX, FINE_CATEGORIES
@@ -83,9 +84,9 @@ def _datamodule(synth, real) -> RealSynthClassificationDataModule:
     )
 
 
-def _module(**kwargs) -> PartialLabelClassifierModule:
+def _module(net: dict | None = None, **kwargs) -> PartialLabelClassifierModule:
     return PartialLabelClassifierModule(
-        net=GarmentClassifierNet(weights="none", num_classes=len(FINE_CATEGORIES)),
+        net=GarmentClassifierNet(weights="none", num_classes=len(FINE_CATEGORIES), **(net or {})),
         optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
         preprocessing=PRE,
         **kwargs,
@@ -135,6 +136,34 @@ def test_validation_reports_synthetic_and_real_side_by_side(two_sources, tmp_pat
     # per-image store of the frozen trunk (shared with the tagger and CLIP)
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
     assert len(list((tmp_path / "cache").glob("trunk-*/*.npy"))) == 1
+
+
+def test_own_last_stages_learn_on_cached_maps_and_mirror_images_beside_a_frozen_trunk(
+    two_sources, tmp_path
+):
+    synth, real = two_sources
+    module = _module(
+        net={"trunk_output": POOLED_CENTRES_MAPS, "head_reads": "pooled"},
+        freeze_backbone=True,
+        head_warmup_epochs=2,
+        tail_epochs=2,
+        feature_cache_dir=str(tmp_path / "cache"),
+    )
+    net = module.net
+    tail = {k: v.clone() for k, v in net.tail.state_dict().items()}
+    trunk = {k: v.clone() for k, v in net.backbone.state_dict().items()}
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=0)
+    trainer.fit(module, datamodule=_datamodule(synth, real))
+    moved = [k for k, v in net.tail.state_dict().items() if not torch.equal(v, tail[k])]
+    assert any(k.endswith("weight") for k in moved)
+    # batch norm statistics stay, and the shared trunk is untouched
+    assert not any(k.endswith(("running_mean", "running_var")) for k in moved)
+    assert all(torch.equal(v, trunk[k]) for k, v in net.backbone.state_dict().items())
+    assert module.bundle_meta["shared_trunk"]["output"] == POOLED_CENTRES_MAPS
+    # the images and their mirror images: two list files, two per-image stores
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
+    stores = sorted(p.name.split("-")[-1] for p in (tmp_path / "cache").glob("trunk-*"))
+    assert len(stores) == 2 and "mirrored" in stores
 
 
 def test_real_metrics_judge_the_prediction_against_the_coarse_label(two_sources, tmp_path):

@@ -1,4 +1,5 @@
-"""Trunk outputs: ``pooled`` and ``pooled+centres`` (pooled features + early blocks' centres).
+"""Trunk outputs: ``pooled``, ``pooled+centres`` (pooled features + early blocks' centres) and
+``pooled+centres+maps`` (+ the last centre block's maps, for a classifier's own last stages).
 
 The crop models must agree on the trunk output to share one pass; ``pooled`` nets compute what
 they computed before (old bundles load and answer the same); the state dict keeps one copy of
@@ -11,11 +12,15 @@ import torch
 
 from tests.helpers.crop_bundles import IMAGE, TRUNK, tiny_crop_nets
 from wardrobe.models.components.backbones import (
+    CENTRE_BLOCKS,
     POOLED,
     POOLED_CENTRES,
+    POOLED_CENTRES_MAPS,
     CentresTrunk,
+    TrunkTail,
     build_backbone,
     centre_mean,
+    maps_of,
     trunk_fingerprint,
     trunk_of,
 )
@@ -169,3 +174,48 @@ def test_tagger_heads_with_hidden_layers_rebuild_from_their_config():
     )
     with pytest.raises(ValueError, match="head_hidden names heads the tagger lacks"):
         AttributeTaggerNet(**kw, head_hidden={"sleeves": 8})
+
+
+def test_the_maps_output_holds_the_centres_output_then_the_last_centre_blocks_maps():
+    backbone, _ = build_backbone(TRUNK, "none")
+    backbone.eval()
+    narrow, wide = CentresTrunk(backbone), CentresTrunk(backbone, maps=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        out = wide(x)
+        h = backbone.bn1(backbone.conv_stem(x))
+        for block in backbone.blocks[: CENTRE_BLOCKS[-1] + 1]:
+            h = block(h)
+        assert torch.equal(out[:, : narrow.out_features], narrow(x))
+        assert torch.equal(maps_of(out, narrow.out_features, h.shape[1]), h)
+    with pytest.raises(ValueError, match="square maps"):
+        maps_of(out[:, :-1], narrow.out_features, h.shape[1])
+
+
+def test_an_own_tail_starts_as_the_frozen_one_then_learns_alone():
+    frozen = _nets(POOLED_CENTRES, head_reads="pooled")["classifier"].eval()
+    torch.manual_seed(1)
+    own = GarmentClassifierNet(
+        backbone=TRUNK, weights="none", num_classes=frozen.num_classes,
+        trunk_output=POOLED_CENTRES_MAPS, head_reads="pooled",
+    )  # fmt: skip
+    own.backbone.load_state_dict(frozen.backbone.state_dict())
+    own.tail = TrunkTail(own.backbone)  # a copy of these frozen last stages
+    own.head.load_state_dict(frozen.head.state_dict())
+    own.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(own(x), frozen(x), atol=1e-6)
+        sha = trunk_fingerprint(own.trunk, TRUNK, IMAGE, POOLED_CENTRES)["trunk_sha256"]
+        for param in own.tail.parameters():
+            param.add_(0.1)
+        assert not torch.allclose(own(x), frozen(x), atol=1e-3)
+    # the shared trunk is untouched: same weights, same pooled+centres prefix
+    assert trunk_fingerprint(own.trunk, TRUNK, IMAGE, POOLED_CENTRES)["trunk_sha256"] == sha
+    assert torch.equal(own.trunk(x)[:, : frozen.trunk_width], frozen.trunk(x))
+    rebuilt = GarmentClassifierNet(**{k: v for k, v in own.config.items() if k != "_target_"})
+    rebuilt.load_state_dict(own.state_dict())
+    assert torch.equal(rebuilt.eval()(x), own(x))
+    own.train()  # the tail's batch norms keep their statistics while it learns
+    batch_norms = [m for m in own.tail.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert batch_norms and not any(m.training for m in batch_norms)

@@ -22,9 +22,11 @@ Nothing here imports Lightning: serving rebuilds the nets from their config with
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import importlib.resources
 import json
+import math
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -340,7 +342,11 @@ def verify_offline_weights(
 POOLED = "pooled"
 #: ``pooled`` followed by the channel means of the central half of early blocks' maps
 POOLED_CENTRES = "pooled+centres"
-TRUNK_OUTPUTS = (POOLED, POOLED_CENTRES)
+#: ``pooled+centres`` followed by the last centre block's maps, flattened: what a net with its
+#: own copy of the last stages (:class:`TrunkTail`) fine-tunes on, beside the frozen ones
+POOLED_CENTRES_MAPS = "pooled+centres+maps"
+#: the trunk outputs, each a prefix of the next: one pass of the widest serves them all
+TRUNK_OUTPUTS = (POOLED, POOLED_CENTRES, POOLED_CENTRES_MAPS)
 #: the EfficientNet blocks whose centres ``pooled+centres`` adds (16+24+40+80+112 channels, Lite0)
 CENTRE_BLOCKS = (0, 1, 2, 3, 4)
 _EFFICIENTNET_PARTS = ("conv_stem", "bn1", "blocks", "conv_head", "bn2")
@@ -365,9 +371,21 @@ def centre_mean(maps: torch.Tensor) -> torch.Tensor:
     return maps[:, :, rows // 4 : rows - rows // 4, cols // 4 : cols - cols // 4].mean((2, 3))
 
 
+def maps_of(features: torch.Tensor, start: int, channels: int) -> torch.Tensor:
+    """The square maps ``[B, channels, s, s]`` flattened into ``features[:, start:]``."""
+    side = math.isqrt((features.shape[1] - start) // channels)
+    if not torch.jit.is_tracing() and start + channels * side * side != features.shape[1]:
+        raise ValueError(
+            f"features of width {features.shape[1]} hold no {channels}-channel square maps "
+            f"after column {start}"
+        )
+    return features[:, start:].unflatten(1, (channels, side, side))
+
+
 class CentresTrunk(nn.Module):
     """A timm EfficientNet's pooled features ``[B, F]`` followed by :func:`centre_mean` of the
-    maps of :data:`CENTRE_BLOCKS`, in one pass: ``[B, F + C]``.
+    maps of :data:`CENTRE_BLOCKS`, in one pass: ``[B, F + C]`` (:attr:`out_features`); with
+    ``maps``, the last centre block's maps follow, flattened (``pooled+centres+maps``).
 
     The last stage has pooled colour away: a linear colour probe on Lite0's pooled features
     scores 0.728 on SynthWardrobe validation, 0.863 with the centres of blocks 1-3, 0.875 and
@@ -378,32 +396,69 @@ class CentresTrunk(nn.Module):
     Wraps (does not copy) ``backbone``: the same parameters.
     """
 
-    def __init__(self, backbone: nn.Module, blocks: tuple[int, ...] = CENTRE_BLOCKS) -> None:
+    def __init__(
+        self, backbone: nn.Module, blocks: tuple[int, ...] = CENTRE_BLOCKS, maps: bool = False
+    ) -> None:
         super().__init__()
-        missing = [p for p in _EFFICIENTNET_PARTS if not hasattr(backbone, p)]
-        if missing:
-            raise ValueError(
-                f"trunk output {POOLED_CENTRES!r} needs a timm EfficientNet backbone (lacks "
-                f"{missing}); use trunk_output={POOLED!r}"
-            )
-        self.backbone, self.blocks = backbone, tuple(blocks)
+        _check_efficientnet(backbone, POOLED_CENTRES)
+        self.backbone, self.blocks, self.maps = backbone, tuple(blocks), bool(maps)
         self.num_features = int(backbone.num_features)
         self.centre_channels = tuple(_out_channels(backbone.blocks[k]) for k in self.blocks)
 
     @property
     def out_features(self) -> int:
+        """The width of the pooled features and centres (the maps, if any, follow them)."""
         return self.num_features + sum(self.centre_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         net = self.backbone
         h = net.bn1(net.conv_stem(x))
-        centres = []
+        centres, maps = [], None
         for k, block in enumerate(net.blocks):
             h = block(h)
             if k in self.blocks:
                 centres.append(centre_mean(h))
+                maps = h
         pooled = net.bn2(net.conv_head(h)).mean((2, 3))  # timm's avg pool: == backbone(x)
-        return torch.cat([pooled, *centres], 1)
+        return torch.cat([pooled, *centres, *([maps.flatten(1)] if self.maps else [])], 1)
+
+
+class TrunkTail(nn.Module):
+    """A copy of a timm EfficientNet's stages after :data:`CENTRE_BLOCKS`, its head convolution
+    and batch norm: the last centre block's maps ``[B, C, s, s]`` -> pooled ``[B, F]``, equal to
+    the backbone's until it is fine-tuned.
+
+    A net that owns one fine-tunes its last stages on real photos while the frozen backbone
+    (blocks 0-4 and the centres the tagger and CLIP read) stays shared: on 7x7 maps (224 px),
+    the tail is about a third of Lite0's multiply-adds. Its batch norms keep their statistics
+    (eval mode) while it trains: the fine-tune sees cached maps, not fresh batches of images.
+    """
+
+    def __init__(self, backbone: nn.Module, first_block: int = CENTRE_BLOCKS[-1] + 1) -> None:
+        super().__init__()
+        _check_efficientnet(backbone, POOLED_CENTRES_MAPS)
+        self.blocks = copy.deepcopy(backbone.blocks[first_block:])
+        self.conv_head, self.bn2 = copy.deepcopy(backbone.conv_head), copy.deepcopy(backbone.bn2)
+        self.in_channels = _out_channels(backbone.blocks[first_block - 1])
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        return self.bn2(self.conv_head(self.blocks(maps))).mean((2, 3))
+
+    def train(self, mode: bool = True) -> TrunkTail:
+        super().train(mode)
+        for module in self.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+        return self
+
+
+def _check_efficientnet(backbone: nn.Module, output: str) -> None:
+    missing = [p for p in _EFFICIENTNET_PARTS if not hasattr(backbone, p)]
+    if missing:
+        raise ValueError(
+            f"trunk output {output!r} needs a timm EfficientNet backbone (lacks {missing}); "
+            f"use trunk_output={POOLED!r}"
+        )
 
 
 def _out_channels(block: nn.Module) -> int:
@@ -415,7 +470,9 @@ def trunk_of(backbone: nn.Module, output: str) -> nn.Module:
     """The module that computes trunk output ``output`` from ``backbone``."""
     if output not in TRUNK_OUTPUTS:
         raise ValueError(f"trunk_output must be one of {TRUNK_OUTPUTS}, got {output!r}")
-    return backbone if output == POOLED else CentresTrunk(backbone)
+    if output == POOLED:
+        return backbone
+    return CentresTrunk(backbone, maps=output == POOLED_CENTRES_MAPS)
 
 
 class BackboneNet(nn.Module):
@@ -424,7 +481,8 @@ class BackboneNet(nn.Module):
     A frozen backbone gets no gradients and stays in eval mode (its BatchNorm statistics keep
     their pretrained values) even while the rest of the net trains. ``trunk_output`` is what
     :attr:`trunk` gives the heads (:data:`TRUNK_OUTPUTS`); ``num_features`` is the pooled part's
-    width, :attr:`trunk_width` the whole output's.
+    width, :attr:`trunk_width` that of the pooled features and centres (the columns a head reads,
+    first in every wider output; maps, if any, follow).
     """
 
     def __init__(self, backbone: str, weights: str, trunk_output: str = POOLED) -> None:
@@ -531,3 +589,11 @@ def trunk_fingerprint(
     }
     text = json.dumps(record, sort_keys=True)
     return {**record, "fingerprint": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def shared_pass_key(record: Mapping[str, Any]) -> str:
+    """What the trunks one pass can serve have in common (a :func:`trunk_fingerprint` record
+    without its output kind): the weights, the architecture and the input. The outputs nest
+    (:data:`TRUNK_OUTPUTS`), so the widest of them serves every bundle with this key."""
+    fields = {k: record[k] for k in ("backbone", "trunk_sha256", "image")}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()

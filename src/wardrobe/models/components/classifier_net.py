@@ -11,7 +11,10 @@ from wardrobe.models.components.backbones import (
     DEFAULT_BACKBONE,
     OFFLINE_IMAGENET,
     POOLED,
+    POOLED_CENTRES_MAPS,
     BackboneNet,
+    TrunkTail,
+    maps_of,
     mlp_head,
 )
 
@@ -26,8 +29,12 @@ class GarmentClassifierNet(BackboneNet):
     ``head_reads="pooled"`` keeps a ``pooled+centres`` trunk (the one pass serving shares with
     the tagger and CLIP) while the head reads only its first ``num_features`` columns: the
     centre colour means made the category follow colour on flat-lay detector crops (blue jeans
-    and shorts -> chinos). Built only from keyword arguments, so a bundle or checkpoint rebuilds
-    it from :attr:`config`.
+    and shorts -> chinos). ``trunk_output="pooled+centres+maps"`` gives the net its own copy of
+    the backbone's last stages (:attr:`tail`, a
+    :class:`~wardrobe.models.components.backbones.TrunkTail`) on the shared trunk's block-4 maps:
+    the tail learns real garments while the frozen trunk's pass stays shared; its pooled output
+    replaces the frozen one. Built only from keyword arguments, so a bundle or checkpoint
+    rebuilds it from :attr:`config`.
     """
 
     def __init__(
@@ -53,6 +60,8 @@ class GarmentClassifierNet(BackboneNet):
         self.head_hidden = int(head_hidden)
         self.dropout = nn.Dropout(dropout)
         self.head = mlp_head(self.head_width, self.num_classes, self.head_hidden, dropout)
+        own_tail = self.trunk_output == POOLED_CENTRES_MAPS
+        self.tail = TrunkTail(self.backbone) if own_tail else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.trunk(x))
@@ -62,8 +71,13 @@ class GarmentClassifierNet(BackboneNet):
         return self.head(self.dropout(self.head_input(features)))
 
     def head_input(self, features: torch.Tensor) -> torch.Tensor:
-        """The columns of the trunk's features that the head reads (``head_reads``)."""
-        return features[:, : self.head_width]
+        """What the head reads of the trunk's features (``head_reads``); with a :attr:`tail`,
+        its pooled output on the maps in place of the frozen pooled features."""
+        vector = features[:, : self.trunk_width]
+        if self.tail is not None:
+            pooled = self.tail(maps_of(features, self.trunk_width, self.tail.in_channels))
+            vector = torch.cat([pooled, vector[:, self.num_features :]], 1)
+        return vector[:, : self.head_width]
 
     @property
     def config(self) -> dict[str, Any]:

@@ -247,8 +247,9 @@ class GarmentClipNet(BackboneNet):
 
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
         """L2-normalised image embeddings ``[B, D]`` from the trunk's features
-        (``trunk_output``)."""
-        return F.normalize(self.image_head(features), dim=-1)
+        (``trunk_output``; the columns of a wider output beyond :attr:`trunk_width` are not
+        read)."""
+        return F.normalize(self.image_head(features[:, : self.trunk_width]), dim=-1)
 
     @property
     def logit_scale(self) -> nn.Parameter:

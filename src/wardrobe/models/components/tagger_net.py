@@ -116,8 +116,9 @@ class AttributeTaggerNet(BackboneNet):
         return self.forward_features(self.trunk(x))
 
     def forward_features(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every head's logits from the whole trunk output (``trunk_output``)."""
-        features = self.dropout(features)
+        """Every head's logits from the trunk's features (``trunk_output``; the columns of a
+        wider output beyond :attr:`trunk_width` are not read)."""
+        features = self.dropout(features[:, : self.trunk_width])
         return {name: head(features) for name, head in self.heads.items()}
 
     @property
