@@ -23,11 +23,16 @@ from PIL import Image
 from torch import nn
 
 from wardrobe.data.formats.classfolder import load_class_mapping, read_class_folder
-from wardrobe.models.components.backbones import build_backbone, default_preprocessing
+from wardrobe.models.components.backbones import (
+    CENTRE_BLOCKS,
+    TrunkTail,
+    build_backbone,
+    default_preprocessing,
+)
 from wardrobe.preprocessing.image import build_transforms
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED, TAIL = range(5), (5, 6)
+SHARED = CENTRE_BLOCKS  # blocks 0-4; the tail (TrunkTail) is blocks 5-6 + the head conv
 
 
 def block4_maps(net: nn.Module, samples, transform, flip: bool = False) -> torch.Tensor:
@@ -49,29 +54,24 @@ def block4_maps(net: nn.Module, samples, transform, flip: bool = False) -> torch
     return torch.cat(out)
 
 
-def tail(net: nn.Module, h: torch.Tensor) -> torch.Tensor:
-    for k in TAIL:
-        h = net.blocks[k](h)
-    return net.bn2(net.conv_head(h)).mean((2, 3))
-
-
-def tail_features(net: nn.Module, maps: torch.Tensor) -> torch.Tensor:
+def tail_features(tail: TrunkTail, maps: torch.Tensor) -> torch.Tensor:
     """Pooled features of every map, in chunks, without gradients."""
     with torch.no_grad():
-        return torch.cat([tail(net, maps[i : i + 256].float()) for i in range(0, len(maps), 256)])
+        return torch.cat([tail(maps[i : i + 256].float()) for i in range(0, len(maps), 256)])
 
 
-def accuracy(net, head, maps, labels) -> float:
+def accuracy(tail, head, maps, labels) -> float:
     with torch.no_grad():
-        return (head(tail_features(net, maps)).argmax(-1) == labels).float().mean().item()
+        return (head(tail_features(tail, maps)).argmax(-1) == labels).float().mean().item()
 
 
 def run(net, maps, labels, lr: float, epochs: int, classes: int) -> tuple[float, list[float]]:
     """Probe on the frozen tail, then tail + probe fine-tuned; validation/ after each epoch."""
     (x_train, x_flip, x_val), (y_train, y_val) = maps, labels
     torch.manual_seed(0)
+    tail = TrunkTail(net).train().requires_grad_(True)  # batch norms stay in eval mode
     head = nn.Linear(net.num_features, classes)
-    frozen = tail_features(net, x_train)
+    frozen = tail_features(tail, x_train)
     optimiser = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=0.01)
     for _ in range(60):
         for index in torch.randperm(len(frozen)).split(256):
@@ -79,24 +79,19 @@ def run(net, maps, labels, lr: float, epochs: int, classes: int) -> tuple[float,
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-    probe = accuracy(net, head, x_val, y_val)
-    params = [p for k in TAIL for p in net.blocks[k].parameters()] + list(
-        net.conv_head.parameters()
-    )
-    for p in params:
-        p.requires_grad_(True)
-    groups = [{"params": params, "lr": lr}, {"params": head.parameters(), "lr": 1e-3}]
+    probe = accuracy(tail, head, x_val, y_val)
+    groups = [{"params": tail.parameters(), "lr": lr}, {"params": head.parameters(), "lr": 1e-3}]
     optimiser = torch.optim.AdamW(groups, weight_decay=0.01)
     x, y = torch.cat([x_train, x_flip]), torch.cat([y_train, y_train])
     history = []
     for _ in range(epochs):
         for index in torch.randperm(len(x)).split(64):
-            logits = head(tail(net, x[index].float()))
+            logits = head(tail(x[index].float()))
             loss = nn.functional.cross_entropy(logits, y[index], label_smoothing=0.1)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-        history.append(accuracy(net, head, x_val, y_val))
+        history.append(accuracy(tail, head, x_val, y_val))
     return probe, history
 
 
@@ -127,15 +122,12 @@ def main() -> None:
     print(
         f"block-4 maps of {len(train)} + {len(val)} photos: {time.perf_counter() - started:.0f} s"
     )
-    state = {k: v.clone() for k, v in net.state_dict().items()}
     print("| tail lr | frozen probe | fine-tuned, after each epoch | seconds |\n|---|---|---|---|")
     for lr in (float(v) for v in args.lrs.split(",")):
         started = time.perf_counter()
         probe, history = run(net, maps, labels, lr, args.epochs, len(mapping.names))
         epochs = " / ".join(f"{a:.3f}" for a in history)
         print(f"| {lr:g} | {probe:.3f} | {epochs} | {time.perf_counter() - started:.0f} |")
-        net.load_state_dict(state)
-        net.requires_grad_(False)
 
 
 if __name__ == "__main__":

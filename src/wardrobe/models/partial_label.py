@@ -53,6 +53,7 @@ from wardrobe.models.feature_cache import (
     load_rgb_mirrored,
 )
 from wardrobe.taxonomy import CATEGORY_BY_NAME, FINE_CATEGORIES, GROUPS
+from wardrobe.utils.progress import report as report_progress
 
 log = logging.getLogger(__name__)
 SYNTH, REAL = 0, 1
@@ -271,12 +272,14 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
             {"params": list(self.net.tail.parameters()), "lr": self.hparams.tail_lr},
             {"params": list(self.net.head.parameters())},
         ]
+        epochs, batch = self.hparams.tail_epochs, 64
+        steps, done = epochs * -(-len(features) // batch), [0]
+
+        def progress() -> None:  # make run's live progress (a no-op without it)
+            done[0] += 1
+            report_progress("fitting the last stages", done=done[0], total=steps, unit="steps")
+
+        lr = self.hparams.head_warmup_lr
         fit_on_features(
-            loss_of,
-            params,
-            len(features),
-            self.hparams.tail_epochs,
-            self.hparams.head_warmup_lr,
-            batch_size=64,
-            threads=None,
+            loss_of, params, len(features), epochs, lr, batch, after_step=progress, threads=None
         )
