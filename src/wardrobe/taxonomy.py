@@ -60,6 +60,41 @@ DF2_LENGTH = MappingProxyType(
     }
 )
 
+#: a garment's length answer: its sleeves (tops, outerwear, dresses) or legs (bottoms)
+LENGTHS: tuple[str, ...] = ("short", "long")
+LENGTH_PART = MappingProxyType(
+    {"tops": "sleeves", "outerwear": "sleeves", "dresses": "sleeves", "bottoms": "legs"}
+)
+#: the DeepFashion2 classes that differ by length alone: (short, long)
+DF2_LENGTH_PAIRS: tuple[tuple[str, str], ...] = (
+    ("short_sleeve_top", "long_sleeve_top"),
+    ("short_sleeve_outwear", "long_sleeve_outwear"),
+    ("short_sleeve_dress", "long_sleeve_dress"),
+    ("shorts", "trousers"),
+)
+
+
+def with_length(df2_class: str | None, length: str) -> str | None:
+    """``df2_class`` with sleeves or legs of ``length`` (a ``short_sleeve_top`` made "long" is a
+    ``long_sleeve_top``); a class outside :data:`DF2_LENGTH_PAIRS` (skirt, vest, sling) as it is."""
+    for pair in DF2_LENGTH_PAIRS:
+        if df2_class in pair:
+            return pair[LENGTHS.index(length)]
+    return df2_class
+
+
+def length_of_classes(df2_classes: tuple[str, ...] | list[str]) -> str | None:
+    """The one length every class of ``df2_classes`` has (:data:`DF2_LENGTH_PAIRS`), else None
+    (none, mixed, or a class without one: a sling dress has no sleeves to be long)."""
+    lengths = set()
+    for df2_class in df2_classes:
+        pair = next((p for p in DF2_LENGTH_PAIRS if df2_class in p), None)
+        if pair is None:
+            return None
+        lengths.add(LENGTHS[pair.index(df2_class)])
+    return lengths.pop() if len(lengths) == 1 else None
+
+
 # Landmarks per DeepFashion2 category (``landmarks`` holds K*(x, y, v) for the item's class).
 DF2_NUM_LANDMARKS: tuple[int, ...] = (25, 33, 31, 39, 15, 15, 10, 14, 8, 29, 37, 19, 19)
 

@@ -153,3 +153,48 @@ def test_bulk_command_ingests_a_folder_and_lists_refused_photos(tiny_bundles, tm
     assert pipeline.repository.records.count_garments("alice") == 2  # one garment per photo
     assert bulk.main([str(folder), "--user", "alice", "--workers", "0", *overrides]) == 1
     assert pipeline.repository.records.count_garments("alice") == 2  # re-run: no duplicates
+
+
+def test_a_classifier_length_answer_sets_the_sleeves_or_legs_and_the_detected_length(
+    tiny_bundles, photos, tmp_path
+):
+    """A length head sure of "long": every top, dress or bottom says so, and a detection of a
+    short class (short-sleeved top, shorts) is judged as its long twin."""
+    import shutil
+
+    import torch
+
+    from tests.helpers.crop_bundles import IMAGE, TRUNK, crop_labels
+    from wardrobe.artifacts import save_bundle
+    from wardrobe.models.components.classifier_net import GarmentClassifierNet
+    from wardrobe.taxonomy import CATEGORY_BY_NAME, FINE_CATEGORIES, LENGTH_PART
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(tiny_bundles, root, ignore=shutil.ignore_patterns("classifier", ".onnx_cache"))
+    torch.manual_seed(0)
+    net = GarmentClassifierNet(
+        backbone=TRUNK, weights="none", num_classes=len(FINE_CATEGORIES), length_head=True
+    )
+    with torch.no_grad():
+        net.lengths.weight.zero_()
+        net.lengths.bias.copy_(torch.tensor([-5.0, 5.0]))  # short, long
+    save_bundle(root / "classifier", name="classifier", net=net, net_cfg=net.config,
+                labels=crop_labels("classifier"), preprocessing=IMAGE)  # fmt: skip
+    results = IngestionPipeline.from_artifacts(root, settings=IngestSettings(**MANY)).analyse(
+        photos
+    )
+    garments = [g for r in results for g in r.garments]
+    assert garments
+    for found in garments:
+        attrs = found.garment.attributes
+        part = LENGTH_PART.get(CATEGORY_BY_NAME[found.garment.category].group)
+        if part is None:
+            assert attrs.sleeves is None and attrs.legs is None
+        else:
+            assert getattr(attrs, part) == "long" and attrs.confidence[part] > 0.99
+        if found.detector_class in ("short_sleeve_top", "shorts"):
+            twin = {"short_sleeve_top": "long_sleeve_top", "shorts": "trousers"}
+            allowed = CATEGORY_BY_NAME[found.garment.category].df2_classes
+            assert twin[found.detector_class] in allowed or "class_disagreement" in (
+                found.garment.quality_warnings
+            )

@@ -107,3 +107,18 @@ def test_no_other_module_spells_the_vocabularies():
             if _vocabulary_literals(tree, set(names)):
                 offenders.append(f"{path.relative_to(src)} ({what})")
     assert not offenders, f"vocabulary spelled again in {offenders}"
+
+
+def test_lengths_pair_the_df2_classes_that_differ_by_length_only():
+    assert tx.with_length("short_sleeve_top", "long") == "long_sleeve_top"
+    assert tx.with_length("trousers", "short") == "shorts"
+    assert tx.with_length("long_sleeve_dress", "long") == "long_sleeve_dress"
+    assert tx.with_length("skirt", "long") == "skirt"  # a long skirt is still a skirt
+    assert tx.with_length(None, "short") is None
+    assert tx.length_of_classes(("long_sleeve_top",)) == "long"
+    assert tx.length_of_classes(("short_sleeve_top", "long_sleeve_top")) is None  # mixed
+    assert tx.length_of_classes(("sling_dress", "long_sleeve_dress")) is None  # sleeveless too
+    assert tx.length_of_classes(()) is None
+    known = {c.name: tx.length_of_classes(c.df2_classes) for c in tx.CATEGORIES}
+    assert known["sweater"] == "long" and known["shorts"] == "short" and known["t_shirt"] is None
+    assert set(tx.LENGTH_PART) <= set(tx.GROUPS)

@@ -9,7 +9,8 @@ a stray small box is not what the photo shows). Measured per photo:
 * ``group_acc``: the main garment's category is in the label's group (tops, bottoms, ...);
 * ``strict_acc``: its category is one the label allows (``fine`` of the mapping file);
 * ``coarse_acc``: its category mapped back onto the data set's labels, with the detector's
-  class telling sleeve lengths apart (``ClassMapping.coarse_of``);
+  class, or the classifier's length answer where it has one (``attributes.sleeves`` /
+  ``legs``), telling sleeve and leg lengths apart (``ClassMapping.coarse_of``);
 * ``found_rate``: the detector found a garment (not the whole-photo fallback), over the photos
   whose label has a DeepFashion2 class (shoes and hats have none).
 
@@ -28,7 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from wardrobe.data.formats.classfolder import ClassFolderSample, ClassMapping, read_class_folder
-from wardrobe.taxonomy import CATEGORY_BY_NAME
+from wardrobe.taxonomy import CATEGORY_BY_NAME, LENGTH_PART
 
 log = logging.getLogger(__name__)
 REAL_TARGETS = {"group_acc": 0.95, "strict_acc": 0.85, "coarse_acc": 0.90, "found_rate": 0.95}
@@ -64,8 +65,10 @@ def outcome_of(result, sample: ClassFolderSample, mapping: ClassMapping) -> Phot
         return PhotoOutcome(sample, None, None, None, (), False, False, None)
     main = max(garments, key=lambda g: _area(g.garment.box))
     category = main.garment.category
+    part = LENGTH_PART.get(CATEGORY_BY_NAME[category].group)
+    length = getattr(main.garment.attributes, part, None) if part else None
     try:
-        coarse = mapping.coarse_of(category, main.detector_class)
+        coarse = mapping.coarse_of(category, main.detector_class, length)
     except KeyError:
         coarse = None
     return PhotoOutcome(

@@ -58,11 +58,13 @@ def describe_crops(
 ) -> Described:
     """The garment record of each RGB crop, as ingestion makes it (no detector: whole crop)."""
     s = settings or IngestSettings()
-    probs, heads, embeddings = models.analyse_crops(list(crops), s.batch_size)
+    probs, heads, embeddings, lengths = models.analyse_crops(list(crops), s.batch_size)
     records = []
     for k, crop in enumerate(crops):
         choice = g.choose_category(probs[k], None, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
+        length = g.length_answer(None if lengths is None else lengths[k])
+        g.add_length(attrs, choice.category, length)
         extracted = g.colours(crop, s.colour_clusters, s.colour_min_share, s.colour_foreground)
         tagger_colour = heads["colour"][k] if "colour" in heads else None
         decision = g.decide_colours(extracted, tagger_colour, s.tagger_colour_confident)

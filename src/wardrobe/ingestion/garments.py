@@ -12,6 +12,14 @@ the detector mislabelled it) does the classifier's own top-1 win, and the garmen
 ``class_disagreement`` warning. A garment found without the detector (the whole-photo fallback)
 takes the classifier's top-1.
 
+**Length rule** (detector vs the classifier's length head). A DeepFashion2 class also says how
+long the sleeves or legs are (``short_sleeve_top``, ``shorts``), and detectors get that part
+wrong more often than the garment (long-sleeve tops found as short-sleeved, shorts as trousers).
+A classifier with a length head answers it from the crop: its answer replaces the length of the
+detected class before the coarse-class rule (:func:`~wardrobe.taxonomy.with_length`), and is
+stored as ``attributes.sleeves`` or ``attributes.legs`` (by the category's group), with its
+probability in ``attributes.confidence``.
+
 **Colour rule** (extractor vs the tagger's colour head): one answer per garment, the
 background-aware extractor's (:func:`colours`), since it is the one measured on real photos and
 on crowd colour names, while the tagger's colour head learnt only the generator's 14 reference
@@ -33,9 +41,12 @@ import numpy as np
 from wardrobe.ingestion.colour import extract_colours
 from wardrobe.taxonomy import (
     ATTRIBUTE_HEADS,
+    CATEGORY_BY_NAME,
     CATEGORY_INDEX,
     COLOURS,
     FINE_CATEGORIES,
+    LENGTH_PART,
+    LENGTHS,
     categories_for_df2,
 )
 
@@ -95,6 +106,32 @@ def choose_category(
     order = np.argsort(-within)[:top_k]
     ranked = [(FINE_CATEGORIES[allowed[i]], float(within[i])) for i in order]
     return CategoryChoice(ranked[0][0], ranked[0][1], ranked, False)
+
+
+@dataclass(frozen=True)
+class Length:
+    """The classifier's length answer for one crop: :data:`~wardrobe.taxonomy.LENGTHS`."""
+
+    value: str
+    confidence: float
+
+
+def length_answer(probs: np.ndarray | None) -> Length | None:
+    """The more likely length of one crop's length probabilities (None: no length head)."""
+    if probs is None:
+        return None
+    best = int(np.argmax(probs))
+    return Length(LENGTHS[best], float(probs[best]))
+
+
+def add_length(attrs: dict, category: str, length: Length | None) -> None:
+    """Store ``length`` as ``attrs["sleeves"]`` or ``attrs["legs"]`` (the category's group's
+    part; nothing for shoes and accessories), its probability in ``attrs["confidence"]``."""
+    part = LENGTH_PART.get(CATEGORY_BY_NAME[category].group)
+    if length is None or part is None:
+        return
+    attrs[part] = length.value
+    attrs.setdefault("confidence", {})[part] = round(min(max(length.confidence, 0.0), 1.0), 4)
 
 
 def attributes(

@@ -74,6 +74,19 @@ class _TaggerLogits(nn.Module):
         return tuple(out[h] for h in self.heads)
 
 
+class _ClassifierOutputs(nn.Module):
+    """The classifier's category logits, then its length logits when it has a length head (one
+    tuple: ONNX outputs are positional); on images, or (``from_features``) on the shared trunk's
+    features."""
+
+    def __init__(self, net: nn.Module, from_features: bool = False) -> None:
+        super().__init__()
+        self.net, self.from_features = net, from_features
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.net.outputs_from_features(x if self.from_features else self.net.trunk(x))
+
+
 class _Head(nn.Module):
     """A net's ``forward_features``: its outputs from the shared trunk's features."""
 
@@ -187,7 +200,7 @@ class IngestionModels:
         """A crop model run whole (images -> outputs)."""
         bundle = self.bundles[name]
         module = {
-            "classifier": lambda: bundle.net,
+            "classifier": lambda: _ClassifierOutputs(bundle.net),
             "tagger": lambda: _TaggerLogits(bundle.net, self.heads),
             "clip": bundle.image_encoder,
         }[name]()
@@ -210,7 +223,11 @@ class IngestionModels:
         """A crop model's head on the shared trunk's features."""
         bundle = self.bundles[name]
         net = bundle.net
-        module = _TaggerLogits(net, self.heads, True) if name == "tagger" else _Head(net)
+        module = {
+            "classifier": lambda: _ClassifierOutputs(net, from_features=True),
+            "tagger": lambda: _TaggerLogits(net, self.heads, True),
+            "clip": lambda: _Head(net),
+        }[name]()
         group = self.trunk_groups[self._trunk_of[name]]
         trunk = self.bundles[self._widest(group)].net.trunk
         with torch.no_grad():  # the example's shape (an inference tensor cannot be exported)
@@ -293,17 +310,20 @@ class IngestionModels:
 
     def analyse_crops(
         self, crops: Sequence[np.ndarray], batch_size: int = 32
-    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
         """``(class probabilities [G, 47], {head: probabilities or formality}, embeddings
-        [G, D])`` of RGB crops, run through the three models in batches (a shared trunk once)."""
-        probs, heads, embeds = [], {h: [] for h in self.heads}, []
+        [G, D], length probabilities [G, 2] over taxonomy.LENGTHS or None)`` of RGB crops, run
+        through the three models in batches (a shared trunk once); None: the classifier has no
+        length head."""
+        probs, heads, embeds, lengths = [], {h: [] for h in self.heads}, [], []
         for start in range(0, len(crops), batch_size):
             with self.timer("prepare"):
                 batch = self._prepare(crops[start : start + batch_size])
             features = self._shared_features(batch)
             with self.timer("classify"):
-                logits = torch.from_numpy(self._outputs("classifier", batch, features)[0])
-            probs.append(logits.softmax(-1).numpy())
+                outs = [torch.from_numpy(o) for o in self._outputs("classifier", batch, features)]
+            probs.append(outs[0].softmax(-1).numpy())
+            lengths += [outs[1].softmax(-1).numpy()] if len(outs) > 1 else []
             with self.timer("tag"):
                 outs = self._outputs("tagger", batch, features)
             named = {h: torch.from_numpy(o) for h, o in zip(self.heads, outs, strict=True)}
@@ -315,12 +335,24 @@ class IngestionModels:
         if not probs:
             dim = self.embedding_dim
             empty = {h: np.zeros((0,)) for h in self.heads}
-            return np.zeros((0, len(self.classes))), empty, np.zeros((0, dim), np.float32)
+            no_lengths = np.zeros((0, 2)) if self.has_lengths else None
+            return (
+                np.zeros((0, len(self.classes))),
+                empty,
+                np.zeros((0, dim), np.float32),
+                no_lengths,
+            )
         return (
             np.concatenate(probs),
             {h: np.concatenate(v) for h, v in heads.items()},
             _normalise(np.concatenate(embeds)),
+            np.concatenate(lengths) if lengths else None,
         )
+
+    @property
+    def has_lengths(self) -> bool:
+        """Whether the classifier answers sleeve and leg lengths (a length head)."""
+        return getattr(self.bundles["classifier"].net, "lengths", None) is not None
 
     def run(self, name: str, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Raw outputs of one model (``classifier`` logits, ``tagger`` heads in ``heads``

@@ -54,6 +54,7 @@ from wardrobe.ingestion.quality import Issue, QualityThresholds, check_quality, 
 from wardrobe.models.detector import Detection
 from wardrobe.store import Garment, GarmentIn, GarmentRepository, NotFound, SimilarGarment
 from wardrobe.store.schema import GARMENT_SUFFIX_CHARS, check_id, check_photo_id
+from wardrobe.taxonomy import with_length
 
 log = logging.getLogger(__name__)
 
@@ -298,23 +299,28 @@ class IngestionPipeline:
             lambda job: g.colours(g.cut(*job), *self._colour_args),
             [(p.rgb, box) for p in photos for box in p.boxes],
         )
-        probs, heads, embeddings = self.models.analyse_crops(crops, s.batch_size)
+        probs, heads, embeddings, lengths = self.models.analyse_crops(crops, s.batch_size)
         with self.timer("colour"):  # what is left of it once the models are done
             colours = list(colours)
         out, k = [], 0
         for photo in photos:
             garments = []
             for j, det in enumerate(photo.detections):
-                result = self._garment(photo, j, det, probs[k], heads, k, colours[k])
+                length = g.length_answer(None if lengths is None else lengths[k])
+                result = self._garment(photo, j, det, probs[k], heads, k, colours[k], length)
                 garments.append((result, embeddings[k]))
                 k += 1
             out.append(garments)
         return out
 
-    def _garment(self, photo, j, det, probs, heads, k, colours) -> GarmentResult:
+    def _garment(self, photo, j, det, probs, heads, k, colours, length) -> GarmentResult:
         s = self.settings
-        choice = g.choose_category(probs, det and det.name, s.top_k, s.min_coarse_mass)
+        df2_class = det and det.name
+        if length is not None:  # the length rule (ingestion.garments)
+            df2_class = with_length(df2_class, length.value)
+        choice = g.choose_category(probs, df2_class, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
+        g.add_length(attrs, choice.category, length)
         tagger_colour = heads["colour"][k] if "colour" in heads else None
         colour = g.decide_colours(colours, tagger_colour, s.tagger_colour_confident)
         attrs["colours"] = colour.colours

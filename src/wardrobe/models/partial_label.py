@@ -31,6 +31,12 @@ A net with its own last stages (``trunk_output="pooled+centres+maps"``, a
 frozen ImageNet features top out near 0.87 on the real photos' 10 classes (linear or hidden-layer
 probes), and only features that learnt real garments go past it
 (``benchmarks/real_tail_finetune.py``).
+
+A net with a length head (``length_head``) learns short / long sleeves or legs beside the
+category, with cross-entropy on the rows whose label fixes it
+(:func:`~wardrobe.taxonomy.length_of_classes` of the label's DeepFashion2 classes: "t-shirt" and
+"shorts" short, "longsleeve" and "pants" long; synthetic sweaters long, synthetic T-shirts not
+known); ``val/real/length_acc`` scores it on the real photos that have one.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import time
 from typing import Any
 
 import torch
-from torch import nn
+import torch.nn.functional as F
 from torchmetrics import MeanMetric, MetricCollection
 
 from wardrobe.data.formats.classfolder import load_class_mapping
@@ -52,12 +58,19 @@ from wardrobe.models.feature_cache import (
     load_rgb,
     load_rgb_mirrored,
 )
-from wardrobe.taxonomy import CATEGORY_BY_NAME, FINE_CATEGORIES, GROUPS
+from wardrobe.taxonomy import (
+    CATEGORY_BY_NAME,
+    FINE_CATEGORIES,
+    GROUPS,
+    LENGTHS,
+    length_of_classes,
+)
 from wardrobe.utils.progress import report as report_progress
 
 log = logging.getLogger(__name__)
 SYNTH, REAL = 0, 1
 REAL_METRICS = ("group_acc", "strict_acc", "coarse_acc")
+UNKNOWN = -1  # a row whose label does not fix its length
 
 
 def partial_label_loss(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
@@ -122,13 +135,18 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
             torch.tensor([group_index[lab.group] for lab in mapping.labels.values()]),
             False,
         )
+        fine_length = [_length_index(CATEGORY_BY_NAME[c].df2_classes) for c in classes]
+        coarse_length = [_length_index(lab.df2) for lab in mapping.labels.values()]
+        self.register_buffer("fine_length", torch.tensor(fine_length), False)
+        self.register_buffer("coarse_length", torch.tensor(coarse_length), False)
 
     # ------------------------------------------------------------------ metrics
     def stage_metrics(self, stage: str) -> MetricCollection:
         """The classifier's metrics, plus the real photos' accuracies for val and test."""
         metrics = super().stage_metrics(stage)
         if stage != "train":
-            metrics.add_metrics({f"real_{name}": MeanMetric() for name in REAL_METRICS})
+            names = [*REAL_METRICS, *(["length_acc"] if self.net.lengths is not None else [])]
+            metrics.add_metrics({f"real_{name}": MeanMetric() for name in names})
         return metrics
 
     def epoch_values(self, stage: str, metrics: MetricCollection) -> dict[str, torch.Tensor]:
@@ -144,10 +162,28 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         return values
 
     # ------------------------------------------------------------------ steps
+    def length_targets(
+        self, allowed: torch.Tensor, source: torch.Tensor, coarse: torch.Tensor
+    ) -> torch.Tensor:
+        """Each row's length index (:data:`LENGTHS`), or :data:`UNKNOWN`: from the fine category
+        of a synthetic crop (its one allowed class), from the label of a real photo."""
+        from_label = self.coarse_length[coarse.clamp(min=0)]
+        return torch.where(source == REAL, from_label, self.fine_length[allowed.argmax(-1)])
+
+    def loss(self, outputs: tuple[torch.Tensor, ...], allowed, lengths) -> torch.Tensor:
+        """The partial-label loss, plus the length head's cross-entropy on the rows that have a
+        length."""
+        loss = partial_label_loss(outputs[0], allowed)
+        known = lengths != UNKNOWN
+        if len(outputs) > 1 and bool(known.any()):
+            loss = loss + F.cross_entropy(outputs[1][known], lengths[known])
+        return loss
+
     def model_step(self, batch):
-        images, allowed, _, _ = batch
-        logits = self.net(images)
-        return partial_label_loss(logits, allowed), logits, allowed.argmax(-1)
+        images, allowed, source, coarse = batch
+        outputs = self.net.outputs_from_features(self.net.trunk(images))
+        lengths = self.length_targets(allowed, torch.as_tensor(source), torch.as_tensor(coarse))
+        return self.loss(outputs, allowed, lengths), outputs[0], allowed.argmax(-1)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         loss, _, _ = self.model_step(batch)
@@ -156,13 +192,19 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
 
     def _real_step(self, batch, stage: str) -> None:
         images, allowed, _, coarse = batch
-        predicted = self.net(images).argmax(-1)
+        outputs = self.net.outputs_from_features(self.net.trunk(images))
+        predicted = outputs[0].argmax(-1)
         strict = allowed.gather(1, predicted[:, None]).squeeze(1)
         group = (self.fine_group[predicted] == self.coarse_group[coarse]).float()
         coarse_hit = (self.fine_coarse[predicted] == coarse).float()
         metrics = getattr(self, f"{stage}_metrics")
         for name, values in zip(REAL_METRICS, (group, strict, coarse_hit), strict=True):
             metrics[f"real_{name}"].update(values)
+        lengths = self.coarse_length[coarse]
+        known = lengths != UNKNOWN
+        if len(outputs) > 1 and bool(known.any()):
+            hits = (outputs[1].argmax(-1) == lengths)[known].float()
+            metrics["real_length_acc"].update(hits)
 
     def _synth_step(self, batch, stage: str) -> None:
         # the classifier's step; model_step above gives it the partial-label loss
@@ -181,8 +223,9 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
             return
         datamodule = self.trainer.datamodule
         started = time.perf_counter()
-        features, allowed = self._warmup_features(datamodule)
-        self._fit_head(features, allowed.to(self.device), epochs)
+        features, allowed, lengths = self._warmup_features(datamodule)
+        allowed, lengths = allowed.to(self.device), lengths.to(self.device)
+        self._fit_head(features, allowed, lengths, epochs)
         log.info(
             "head warm-up: %d epochs on %d cached feature rows in %.0f s",
             epochs,
@@ -191,8 +234,9 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         )
         if self.net.tail is not None and self.hparams.tail_epochs > 0:
             started = time.perf_counter()
-            mirrored, _ = self._warmup_features(datamodule, mirrored=True)
-            self._fit_tail(torch.cat([features, mirrored]), torch.cat([allowed, allowed]))
+            mirrored, _, _ = self._warmup_features(datamodule, mirrored=True)
+            both = (torch.cat([allowed, allowed]), torch.cat([lengths, lengths]))
+            self._fit_tail(torch.cat([features, mirrored]), *both)
             log.info(
                 "last stages: %d epochs on %d cached maps (and mirror images) in %.0f s",
                 self.hparams.tail_epochs,
@@ -202,16 +246,16 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
 
     def _warmup_features(
         self, datamodule, mirrored: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frozen features (eval transform) and allowed vectors of every training row
-        (``mirrored``: of each image flipped left to right)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Frozen features (eval transform), allowed vectors and length targets of every
+        training row (``mirrored``: of each image flipped left to right)."""
         parts = getattr(datamodule.data_train, "datasets", [datamodule.data_train])
         unique = list({id(p): p for p in parts}.values())  # real_repeats repeats one dataset
         tag = f"{self.net.backbone_name}-{self.net.weights}".replace("/", "_")
         if self.net.trunk_output != POOLED:
             tag += "-" + self.net.trunk_output.replace("+", "-")
         cache_dir = self.hparams.feature_cache_dir
-        features, allowed = [], []
+        features, allowed, sources, coarse = [], [], [], []
         for part in unique:
             paths = [row[0] for row in part.rows]
             if part.rows and part.rows[0][2] == SYNTH:
@@ -231,7 +275,15 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
                 )
             features.append(x)
             allowed += [part.allowed_vector(row[1]) for row in part.rows]
-        return torch.cat(features), torch.stack(allowed)
+            sources += [row[2] for row in part.rows]
+            coarse += [row[3] for row in part.rows]
+        allowed = torch.stack(allowed)
+        lengths = self.length_targets(
+            allowed.to(self.device),
+            torch.tensor(sources, device=self.device),
+            torch.tensor(coarse, device=self.device),
+        )
+        return torch.cat(features), allowed, lengths.cpu()
 
     @torch.no_grad()
     def _head_inputs(self, features: torch.Tensor, chunk: int = 256) -> torch.Tensor:
@@ -243,34 +295,36 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         ]
         return torch.cat(rows)
 
-    def _fit_head(self, features: torch.Tensor, allowed: torch.Tensor, epochs: int) -> None:
-        head: nn.Module = self.net.head
+    def _fit_head(self, features, allowed, lengths, epochs: int) -> None:
+        """The head (and the length head) alone on what they read of each row."""
+        heads = [m for m in (self.net.head, self.net.lengths) if m is not None]
         features = self._head_inputs(features)
         self.net.train()  # dropout on; a frozen trunk and the tail's batch norms stay in eval
-        optimizer = torch.optim.AdamW(
-            head.parameters(), lr=self.hparams.head_warmup_lr, weight_decay=0.01
-        )
+        params = [p for m in heads for p in m.parameters()]
+        optimizer = torch.optim.AdamW(params, lr=self.hparams.head_warmup_lr, weight_decay=0.01)
         generator = torch.Generator().manual_seed(0)
         with torch.enable_grad():
             for _ in range(epochs):
                 for index in torch.randperm(len(features), generator=generator).split(256):
-                    loss = partial_label_loss(head(features[index]), allowed[index])
+                    outputs = tuple(m(features[index]) for m in heads)
+                    loss = self.loss(outputs, allowed[index], lengths[index])
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
 
-    def _fit_tail(self, features: torch.Tensor, allowed: torch.Tensor) -> None:
+    def _fit_tail(self, features: torch.Tensor, allowed, lengths) -> None:
         """The net's own last stages and its head, together, on the cached maps (AdamW, cosine
         to 0, batches of 64, every thread)."""
         self.net.train()
 
         def loss_of(index: torch.Tensor) -> torch.Tensor:
-            logits = self.net.forward_features(features[index].to(self.device))
-            return partial_label_loss(logits, allowed[index].to(self.device))
+            outputs = self.net.outputs_from_features(features[index].to(self.device))
+            return self.loss(outputs, allowed[index], lengths[index])
 
+        heads = [m for m in (self.net.head, self.net.lengths) if m is not None]
         params = [
             {"params": list(self.net.tail.parameters()), "lr": self.hparams.tail_lr},
-            {"params": list(self.net.head.parameters())},
+            {"params": [p for m in heads for p in m.parameters()]},
         ]
         epochs, batch = self.hparams.tail_epochs, 64
         steps, done = epochs * -(-len(features) // batch), [0]
@@ -283,3 +337,9 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         fit_on_features(
             loss_of, params, len(features), epochs, lr, batch, after_step=progress, threads=None
         )
+
+
+def _length_index(df2_classes) -> int:
+    """:func:`length_of_classes` as an index into :data:`LENGTHS`, or :data:`UNKNOWN`."""
+    length = length_of_classes(tuple(df2_classes))
+    return UNKNOWN if length is None else LENGTHS.index(length)

@@ -113,7 +113,7 @@ class ColourEvidence(_Model):
         return _in_vocabulary(value, taxonomy.COLOURS, "colour")
 
 
-_SCORED_ATTRIBUTES = ("pattern", "fit", "seasons", "style_tags")
+_SCORED_ATTRIBUTES = ("pattern", "fit", "seasons", "style_tags", "sleeves", "legs")
 
 
 class GarmentAttributes(_Model):
@@ -127,6 +127,10 @@ class GarmentAttributes(_Model):
     style_tags: list[str] = Field(default_factory=list)
     colours: list[ColourShare] = Field(default_factory=list)
     colour_evidence: ColourEvidence | None = None
+    # short / long (taxonomy.LENGTHS), the classifier's length answer: sleeves of tops,
+    # outerwear and dresses, legs of bottoms (absent: a classifier without a length head)
+    sleeves: str | None = None
+    legs: str | None = None
     # the tagger's probability of each decision (attribute -> 0..1); 1.0 for a user's correction
     confidence: dict[str, float] = Field(default_factory=dict)
 
@@ -147,6 +151,11 @@ class GarmentAttributes(_Model):
     @classmethod
     def _fit(cls, value: str | None) -> str | None:
         return None if value is None else _in_vocabulary(value, taxonomy.FITS, "fit")
+
+    @field_validator("sleeves", "legs")
+    @classmethod
+    def _length(cls, value: str | None) -> str | None:
+        return None if value is None else _in_vocabulary(value, taxonomy.LENGTHS, "length")
 
     @field_validator("seasons")
     @classmethod

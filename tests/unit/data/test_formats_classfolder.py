@@ -39,6 +39,19 @@ def test_shipped_mapping_names_only_taxonomy_vocabulary():
     assert mapping.labels["pants"].detector_class == "trousers"
 
 
+def test_a_length_answer_replaces_the_detected_length_and_decides_without_a_box():
+    mapping = load_class_mapping()
+    assert mapping.coarse_of("t_shirt", "short_sleeve_top", "long") == "longsleeve"
+    assert mapping.coarse_of("t_shirt", "long_sleeve_top", "short") == "t-shirt"
+    assert mapping.coarse_of("jeans", "trousers", "short") == "shorts"
+    assert mapping.coarse_of("t_shirt", None, "long") == "longsleeve"  # whole-photo fallback
+    assert mapping.coarse_of("jeans", None, "short") == "shorts"
+    # a top boxed as trousers: its length is of sleeves, whatever the box's kind says
+    assert mapping.coarse_of("polo", "trousers", "long") == "longsleeve"
+    assert mapping.coarse_of("polo", "vest", "long") == "longsleeve"
+    assert mapping.coarse_of("t_shirt", "short_sleeve_top", None) == "t-shirt"  # as before
+
+
 def test_mapping_back_uses_the_detector_sleeve_class():
     mapping = load_class_mapping()
     assert mapping.coarse_of("t_shirt", "short_sleeve_top") == "t-shirt"

@@ -27,10 +27,9 @@ def _sample(tmp_path: Path, label: str, name: str = "a.jpg") -> ClassFolderSampl
     return ClassFolderSample(path, label, MAPPING.names.index(label))
 
 
-def _garment(category: str, box, detector_class: str | None):
-    return SimpleNamespace(
-        garment=SimpleNamespace(category=category, box=box), detector_class=detector_class
-    )
+def _garment(category: str, box, detector_class: str | None, **attributes):
+    garment = SimpleNamespace(category=category, box=box, attributes=SimpleNamespace(**attributes))
+    return SimpleNamespace(garment=garment, detector_class=detector_class)
 
 
 def _result(*garments, ok: bool = True):
@@ -46,6 +45,14 @@ def test_the_largest_garment_is_the_main_one(tmp_path):
     assert outcome.category == "t_shirt" and outcome.found
     assert outcome.group_ok and outcome.strict_ok
     assert outcome.coarse == "longsleeve"  # the detector's sleeve class decides
+
+
+def test_the_classifiers_length_answer_maps_back_before_the_detectors_class(tmp_path):
+    found_short = _garment("t_shirt", (0, 0, 40, 50), "short_sleeve_top", sleeves="long")
+    outcome = outcome_of(_result(found_short), _sample(tmp_path, "longsleeve"), MAPPING)
+    assert outcome.coarse == "longsleeve" and outcome.detector_class == "short_sleeve_top"
+    no_box = _garment("jeans", (0, 0, 40, 50), None, legs="short")
+    assert outcome_of(_result(no_box), _sample(tmp_path, "shorts"), MAPPING).coarse == "shorts"
 
 
 def test_strict_group_and_ten_class_are_judged_separately(tmp_path):

@@ -163,3 +163,19 @@ def test_colour_evidence_is_a_valid_stored_attribute():
     assert attrs.primary_colour == "navy" and attrs.colour_evidence.tagger == "red"
     with pytest.raises(ValueError, match="colour"):
         GarmentAttributes(colour_evidence={"tagger": "cream", "confidence": 0.5, "agrees": False})
+
+
+def test_a_length_answer_is_stored_as_sleeves_or_legs_by_the_categorys_group():
+    assert g.length_answer(None) is None
+    long = g.length_answer(np.array([0.2, 0.8]))
+    assert long == g.Length("long", pytest.approx(0.8))
+    for category, part in (("t_shirt", "sleeves"), ("midi_dress", "sleeves"), ("jeans", "legs")):
+        attrs = {"confidence": {"pattern": 0.9}}
+        g.add_length(attrs, category, long)
+        assert attrs[part] == "long" and attrs["confidence"] == {"pattern": 0.9, part: 0.8}
+        GarmentAttributes(**attrs)  # the store takes it
+    attrs = {}
+    g.add_length(attrs, "sneakers", long)  # shoes have neither
+    assert attrs == {}
+    with pytest.raises(ValueError, match="length"):
+        GarmentAttributes(sleeves="three-quarter")

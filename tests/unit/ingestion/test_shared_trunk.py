@@ -52,10 +52,13 @@ def _count_trunk_calls(models: IngestionModels) -> list[int]:
 
 
 def _assert_same(a, b, atol: float = 1e-5) -> None:
-    probs_a, heads_a, embeds_a = a
-    probs_b, heads_b, embeds_b = b
+    probs_a, heads_a, embeds_a, lengths_a = a
+    probs_b, heads_b, embeds_b, lengths_b = b
     np.testing.assert_allclose(probs_a, probs_b, atol=atol)
     np.testing.assert_allclose(embeds_a, embeds_b, atol=atol)
+    assert (lengths_a is None) == (lengths_b is None)
+    if lengths_a is not None:
+        np.testing.assert_allclose(lengths_a, lengths_b, atol=atol)
     assert heads_a.keys() == heads_b.keys()
     for head in heads_a:
         np.testing.assert_allclose(heads_a[head], heads_b[head], atol=atol)
@@ -63,6 +66,7 @@ def _assert_same(a, b, atol: float = 1e-5) -> None:
 
 QUICKSTART_CLASSIFIER = {"head_reads": "pooled", "head_hidden": 16}
 OWN_TAIL = {**QUICKSTART_CLASSIFIER, "classifier_output": POOLED_CENTRES_MAPS}
+WITH_LENGTHS = {**OWN_TAIL, "length_head": True}
 
 
 @pytest.fixture(
@@ -72,6 +76,7 @@ OWN_TAIL = {**QUICKSTART_CLASSIFIER, "classifier_output": POOLED_CENTRES_MAPS}
         (POOLED_CENTRES, {}),
         (POOLED_CENTRES, QUICKSTART_CLASSIFIER),
         (POOLED_CENTRES, OWN_TAIL),
+        (POOLED_CENTRES, WITH_LENGTHS),
     ],
 )
 def shared_root(request, tmp_path_factory) -> Path:
@@ -93,6 +98,10 @@ def test_bundles_with_one_trunk_run_it_once_per_batch_with_the_separate_outputs(
     assert shared_calls[0] == 3  # 3 batches, one trunk pass each
     assert separate_calls[0] == 9  # 3 batches x 3 models
     assert a[0].shape == (5, len(FINE_CATEGORIES)) and a[2].shape == (5, 32)
+    if shared.has_lengths:  # short / long, a distribution per crop
+        assert a[3].shape == (5, 2) and np.allclose(a[3].sum(1), 1.0, atol=1e-5)
+    else:
+        assert a[3] is None
     np.testing.assert_allclose(np.linalg.norm(a[2], axis=1), 1.0, atol=1e-5)
     # one model alone (search by photo, the per-image baseline) gives the same rows
     np.testing.assert_allclose(shared.embed_crops(crops[:2]), a[2][:2], atol=1e-5)

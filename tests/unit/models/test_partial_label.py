@@ -166,6 +166,37 @@ def test_own_last_stages_learn_on_cached_maps_and_mirror_images_beside_a_frozen_
     assert len(stores) == 2 and "mirrored" in stores
 
 
+def test_a_length_head_learns_the_lengths_the_labels_fix_and_is_scored_on_real_photos(
+    two_sources, tmp_path
+):
+    synth, real = two_sources
+    module = _module(
+        net={"head_reads": "pooled", "length_head": True},
+        freeze_backbone=True,
+        head_warmup_epochs=30,
+        feature_cache_dir=str(tmp_path / "cache"),
+    )
+    # the fixture's rows: synthetic t_shirt (length not fixed), jeans (not fixed), sneakers
+    # (none); real "t-shirt" short, "pants" long, "shoes" none
+    dm = _datamodule(synth, real)
+    dm.setup("fit")
+    rows = dm.data_train.datasets[1].rows
+    lengths = module.length_targets(
+        torch.stack([dm.data_train.datasets[1].allowed_vector(r[1]) for r in rows]),
+        torch.tensor([r[2] for r in rows]),
+        torch.tensor([r[3] for r in rows]),
+    )
+    by_label = {r[0].parent.name: int(v) for r, v in zip(rows, lengths, strict=True)}
+    assert by_label == {"t-shirt": 0, "pants": 1, "shoes": -1}
+    before = module.net.lengths.weight.detach().clone()
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=0)
+    trainer.fit(module, datamodule=dm)
+    assert not torch.equal(module.net.lengths.weight, before)
+    trainer.validate(module, datamodule=dm)
+    # the plain-coloured photos tell a t-shirt from pants: their lengths are learnt
+    assert float(trainer.callback_metrics["val/real/length_acc"]) == 1.0
+
+
 def test_real_metrics_judge_the_prediction_against_the_coarse_label(two_sources, tmp_path):
     synth, real = two_sources
     module = _module()

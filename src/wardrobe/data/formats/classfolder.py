@@ -25,7 +25,15 @@ from PIL import Image
 
 from wardrobe.data.formats._io import IMAGE_SUFFIXES
 from wardrobe.data.formats.report import SkipReport
-from wardrobe.taxonomy import CATEGORY_BY_NAME, CATEGORY_INDEX, DF2_CLASSES, DF2_LENGTH, GROUP_SLOT
+from wardrobe.taxonomy import (
+    CATEGORY_BY_NAME,
+    CATEGORY_INDEX,
+    DF2_CLASSES,
+    DF2_LENGTH,
+    GROUP_SLOT,
+    LENGTH_PART,
+    with_length,
+)
 
 MAPPINGS_DIR = Path(__file__).parent
 CLOTHING_DATASET_SMALL_MAPPING = MAPPINGS_DIR / "clothing_dataset_small_mapping.yaml"
@@ -71,23 +79,31 @@ class ClassMapping:
         """Coarse label names in file order (their index order)."""
         return tuple(self.labels)
 
-    def coarse_of(self, fine: str, df2_class: str | None = None) -> str:
+    def coarse_of(
+        self, fine: str, df2_class: str | None = None, length: str | None = None
+    ) -> str:
         """The coarse label of a predicted fine category: the first label allowing ``fine``,
         preferring one whose DeepFashion2 classes hold ``df2_class`` (a T-shirt found as a
         ``long_sleeve_top`` is a "longsleeve"), else one whose classes have its length
         (:data:`~wardrobe.taxonomy.DF2_LENGTH`: a polo found as ``long_sleeve_outwear`` is a
-        "longsleeve", jeans found as a ``skirt`` are "shorts"). ``fine`` outside every label
-        raises KeyError."""
+        "longsleeve", jeans found as a ``skirt`` are "shorts"). ``length`` (a classifier's
+        answer, short or long) replaces the class's own length, and decides alone without a
+        class. ``fine`` outside every label raises KeyError."""
         candidates = [lab for lab in self.labels.values() if fine in lab.fine]
         if not candidates:
             raise KeyError(f"fine category {fine!r} is in no label of {self.name}")
+        if length is not None and df2_class is not None:
+            df2_class = with_length(df2_class, length)
         for label in candidates:
             if df2_class in label.df2:
                 return label.name
-        length = DF2_LENGTH.get(df2_class)
-        if length is not None:
+        wanted = DF2_LENGTH.get(df2_class)  # (part, length)
+        part = LENGTH_PART.get(CATEGORY_BY_NAME[fine].group)
+        if length is not None and part is not None and (wanted is None or wanted[0] != part):
+            wanted = (part, length)  # a class of another kind (a top boxed as trousers)
+        if wanted is not None:
             for label in candidates:
-                if any(DF2_LENGTH.get(c) == length for c in label.df2):
+                if any(DF2_LENGTH.get(c) == wanted for c in label.df2):
                     return label.name
         return candidates[0].name
 

@@ -17,6 +17,7 @@ from wardrobe.models.components.backbones import (
     maps_of,
     mlp_head,
 )
+from wardrobe.taxonomy import LENGTHS
 
 #: what the head reads of the trunk's output: all of it, or its pooled part alone
 HEAD_READS_ALL, HEAD_READS_POOLED = "all", "pooled"
@@ -33,8 +34,10 @@ class GarmentClassifierNet(BackboneNet):
     the backbone's last stages (:attr:`tail`, a
     :class:`~wardrobe.models.components.backbones.TrunkTail`) on the shared trunk's block-4 maps:
     the tail learns real garments while the frozen trunk's pass stays shared; its pooled output
-    replaces the frozen one. Built only from keyword arguments, so a bundle or checkpoint
-    rebuilds it from :attr:`config`.
+    replaces the frozen one. ``length_head`` adds :attr:`lengths`, a linear head on the same
+    input answering short or long (sleeves of tops, outerwear and dresses; legs of bottoms),
+    which the fine category cannot tell (a T-shirt has either). Built only from keyword
+    arguments, so a bundle or checkpoint rebuilds it from :attr:`config`.
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class GarmentClassifierNet(BackboneNet):
         trunk_output: str = POOLED,
         head_reads: str = HEAD_READS_ALL,
         head_hidden: int = 0,
+        length_head: bool = False,
     ) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -62,6 +66,7 @@ class GarmentClassifierNet(BackboneNet):
         self.head = mlp_head(self.head_width, self.num_classes, self.head_hidden, dropout)
         own_tail = self.trunk_output == POOLED_CENTRES_MAPS
         self.tail = TrunkTail(self.backbone) if own_tail else None
+        self.lengths = nn.Linear(self.head_width, len(LENGTHS)) if length_head else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.trunk(x))
@@ -69,6 +74,12 @@ class GarmentClassifierNet(BackboneNet):
     def forward_features(self, features: torch.Tensor) -> torch.Tensor:
         """Logits from the trunk's features (``trunk_output``)."""
         return self.head(self.dropout(self.head_input(features)))
+
+    def outputs_from_features(self, features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Category logits, then (with :attr:`lengths`) the length logits over
+        :data:`~wardrobe.taxonomy.LENGTHS`, from one head input."""
+        x = self.dropout(self.head_input(features))
+        return (self.head(x),) if self.lengths is None else (self.head(x), self.lengths(x))
 
     def head_input(self, features: torch.Tensor) -> torch.Tensor:
         """What the head reads of the trunk's features (``head_reads``); with a :attr:`tail`,
@@ -90,4 +101,5 @@ class GarmentClassifierNet(BackboneNet):
             "trunk_output": self.trunk_output,
             "head_reads": self.head_reads,
             "head_hidden": self.head_hidden,
+            "length_head": self.lengths is not None,
         }
