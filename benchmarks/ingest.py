@@ -41,7 +41,6 @@ from wardrobe.ingestion.decode import decode_image
 from wardrobe.ingestion.models import IngestionModels
 from wardrobe.ingestion.pipeline import IngestionPipeline, IngestSettings
 from wardrobe.ingestion.quality import check_quality
-from wardrobe.taxonomy import LENGTHS, with_length
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,14 +82,11 @@ def baseline(pipeline: IngestionPipeline, paths: list[Path]) -> tuple[list[list[
             box = (0, 0, w, h) if det is None else det.box
             crop = g.cut(rgb, g.crop_box(box, w, h, 0.0 if det is None else s.box_padding))
             with timer("classify"):
-                outputs = [o[0] for o in m.run("classifier", [crop])]  # logits[, lengths]
+                logits = m.run("classifier", [crop])[0][0]  # (lengths, if any, unused here)
             with timer("tag"):
                 m.run("tagger", [crop])
-            probs = torch.from_numpy(outputs[0]).softmax(-1).numpy()
-            df2_class = det and det.name
-            if len(outputs) > 1:  # the length rule, as the pipeline applies it
-                df2_class = with_length(df2_class, LENGTHS[int(outputs[1].argmax())])
-            found.append(g.choose_category(probs, df2_class).category)
+            probs = torch.from_numpy(logits).softmax(-1).numpy()
+            found.append(g.choose_category(probs, det and det.name).category)
             tight = g.cut(rgb, g.crop_box(box, w, h, 0.0 if det is None else s.box_padding, False))
             with timer("colour"):
                 g.colours(tight, s.colour_clusters, s.colour_min_share, s.colour_foreground)

@@ -60,11 +60,10 @@ DF2_LENGTH = MappingProxyType(
     }
 )
 
-#: a garment's length answer: its sleeves (tops, outerwear, dresses) or legs (bottoms)
+#: a garment's length: of the sleeves of a top, of the legs of bottoms (the two the real photos'
+#: labels tell: "t-shirt" / "longsleeve", "shorts" / "pants")
 LENGTHS: tuple[str, ...] = ("short", "long")
-LENGTH_PART = MappingProxyType(
-    {"tops": "sleeves", "outerwear": "sleeves", "dresses": "sleeves", "bottoms": "legs"}
-)
+LENGTH_PART = MappingProxyType({"tops": "sleeves", "bottoms": "legs"})
 #: the DeepFashion2 classes that differ by length alone: (short, long)
 DF2_LENGTH_PAIRS: tuple[tuple[str, str], ...] = (
     ("short_sleeve_top", "long_sleeve_top"),

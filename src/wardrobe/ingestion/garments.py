@@ -12,13 +12,13 @@ the detector mislabelled it) does the classifier's own top-1 win, and the garmen
 ``class_disagreement`` warning. A garment found without the detector (the whole-photo fallback)
 takes the classifier's top-1.
 
-**Length rule** (detector vs the classifier's length head). A DeepFashion2 class also says how
-long the sleeves or legs are (``short_sleeve_top``, ``shorts``), and detectors get that part
-wrong more often than the garment (long-sleeve tops found as short-sleeved, shorts as trousers).
-A classifier with a length head answers it from the crop: its answer replaces the length of the
-detected class before the coarse-class rule (:func:`~wardrobe.taxonomy.with_length`), and is
-stored as ``attributes.sleeves`` or ``attributes.legs`` (by the category's group), with its
-probability in ``attributes.confidence``.
+**Length** (``attributes.sleeves`` of tops, ``attributes.legs`` of bottoms: short or long). A
+category of one length has it (a sweater's sleeves are long, shorts' legs short). One of either
+length (a T-shirt, jeans) takes the classifier's length head's answer, where the bundle has one:
+the detector's class says it too (``short_sleeve_top``, ``trousers``), but detectors get that
+part wrong more often than the garment, and the real photos' labels teach the head exactly this
+(:mod:`wardrobe.models.partial_label`). The category itself is chosen as before; the length is
+what maps a T-shirt back onto "t-shirt" or "longsleeve" in the real-photo evaluation.
 
 **Colour rule** (extractor vs the tagger's colour head): one answer per garment, the
 background-aware extractor's (:func:`colours`), since it is the one measured on real photos and
@@ -44,10 +44,12 @@ from wardrobe.taxonomy import (
     CATEGORY_BY_NAME,
     CATEGORY_INDEX,
     COLOURS,
+    DF2_LENGTH_PAIRS,
     FINE_CATEGORIES,
     LENGTH_PART,
     LENGTHS,
     categories_for_df2,
+    length_of_classes,
 )
 
 CLASS_DISAGREEMENT = "class_disagreement"
@@ -124,14 +126,21 @@ def length_answer(probs: np.ndarray | None) -> Length | None:
     return Length(LENGTHS[best], float(probs[best]))
 
 
-def add_length(attrs: dict, category: str, length: Length | None) -> None:
-    """Store ``length`` as ``attrs["sleeves"]`` or ``attrs["legs"]`` (the category's group's
-    part; nothing for shoes and accessories), its probability in ``attrs["confidence"]``."""
-    part = LENGTH_PART.get(CATEGORY_BY_NAME[category].group)
-    if length is None or part is None:
+def add_length(attrs: dict, category: str, answer: Length | None) -> None:
+    """Store the garment's length (module docstring) as ``attrs["sleeves"]`` or
+    ``attrs["legs"]``, the head's probability in ``attrs["confidence"]``; nothing for a category
+    without one (skirts, dresses, outerwear, shoes, accessories) or of either length without an
+    answer."""
+    known = CATEGORY_BY_NAME[category]
+    part = LENGTH_PART.get(known.group)
+    if part is None or not any(c in pair for c in known.df2_classes for pair in DF2_LENGTH_PAIRS):
         return
-    attrs[part] = length.value
-    attrs.setdefault("confidence", {})[part] = round(min(max(length.confidence, 0.0), 1.0), 4)
+    fixed = length_of_classes(known.df2_classes)
+    if fixed is not None:
+        attrs[part] = fixed
+    elif answer is not None:
+        attrs[part] = answer.value
+        attrs.setdefault("confidence", {})[part] = round(min(max(answer.confidence, 0.0), 1.0), 4)
 
 
 def attributes(

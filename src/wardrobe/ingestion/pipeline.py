@@ -54,7 +54,6 @@ from wardrobe.ingestion.quality import Issue, QualityThresholds, check_quality, 
 from wardrobe.models.detector import Detection
 from wardrobe.store import Garment, GarmentIn, GarmentRepository, NotFound, SimilarGarment
 from wardrobe.store.schema import GARMENT_SUFFIX_CHARS, check_id, check_photo_id
-from wardrobe.taxonomy import with_length
 
 log = logging.getLogger(__name__)
 
@@ -315,10 +314,7 @@ class IngestionPipeline:
 
     def _garment(self, photo, j, det, probs, heads, k, colours, length) -> GarmentResult:
         s = self.settings
-        df2_class = det and det.name
-        if length is not None:  # the length rule (ingestion.garments)
-            df2_class = with_length(df2_class, length.value)
-        choice = g.choose_category(probs, df2_class, s.top_k, s.min_coarse_mass)
+        choice = g.choose_category(probs, det and det.name, s.top_k, s.min_coarse_mass)
         attrs = g.attributes(heads, k, s.multilabel_threshold)
         g.add_length(attrs, choice.category, length)
         tagger_colour = heads["colour"][k] if "colour" in heads else None

@@ -66,6 +66,7 @@ from wardrobe.taxonomy import (
     length_of_classes,
 )
 from wardrobe.utils.progress import report as report_progress
+from wardrobe.utils.threads import torch_threads
 
 log = logging.getLogger(__name__)
 SYNTH, REAL = 0, 1
@@ -303,7 +304,7 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         params = [p for m in heads for p in m.parameters()]
         optimizer = torch.optim.AdamW(params, lr=self.hparams.head_warmup_lr, weight_decay=0.01)
         generator = torch.Generator().manual_seed(0)
-        with torch.enable_grad():
+        with torch.enable_grad(), torch_threads(1):  # small matrices: see fit_on_features
             for _ in range(epochs):
                 for index in torch.randperm(len(features), generator=generator).split(256):
                     outputs = tuple(m(features[index]) for m in heads)

@@ -127,8 +127,8 @@ class GarmentAttributes(_Model):
     style_tags: list[str] = Field(default_factory=list)
     colours: list[ColourShare] = Field(default_factory=list)
     colour_evidence: ColourEvidence | None = None
-    # short / long (taxonomy.LENGTHS), the classifier's length answer: sleeves of tops,
-    # outerwear and dresses, legs of bottoms (absent: a classifier without a length head)
+    # short / long (taxonomy.LENGTHS): sleeves of a top, legs of bottoms (ingestion.garments;
+    # absent: a category without one, or of either length and no length head)
     sleeves: str | None = None
     legs: str | None = None
     # the tagger's probability of each decision (attribute -> 0..1); 1.0 for a user's correction

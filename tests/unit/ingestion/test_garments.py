@@ -165,17 +165,25 @@ def test_colour_evidence_is_a_valid_stored_attribute():
         GarmentAttributes(colour_evidence={"tagger": "cream", "confidence": 0.5, "agrees": False})
 
 
-def test_a_length_answer_is_stored_as_sleeves_or_legs_by_the_categorys_group():
+def test_a_garment_of_either_length_takes_the_heads_answer_one_of_one_length_its_own():
     assert g.length_answer(None) is None
     long = g.length_answer(np.array([0.2, 0.8]))
     assert long == g.Length("long", pytest.approx(0.8))
-    for category, part in (("t_shirt", "sleeves"), ("midi_dress", "sleeves"), ("jeans", "legs")):
+    for category, part in (("t_shirt", "sleeves"), ("jeans", "legs")):
         attrs = {"confidence": {"pattern": 0.9}}
         g.add_length(attrs, category, long)
         assert attrs[part] == "long" and attrs["confidence"] == {"pattern": 0.9, part: 0.8}
         GarmentAttributes(**attrs)  # the store takes it
-    attrs = {}
-    g.add_length(attrs, "sneakers", long)  # shoes have neither
-    assert attrs == {}
+        unanswered = {}
+        g.add_length(unanswered, category, None)  # no length head: not known
+        assert unanswered == {}
+    for category, expected in (("sweater", {"sleeves": "long"}), ("shorts", {"legs": "short"})):
+        attrs = {}
+        g.add_length(attrs, category, long)  # the category's own length wins
+        assert attrs == expected
+    for category in ("midi_dress", "skirt", "tank_top", "coat", "sneakers"):
+        attrs = {}
+        g.add_length(attrs, category, long)
+        assert attrs == {}, category
     with pytest.raises(ValueError, match="length"):
         GarmentAttributes(sleeves="three-quarter")

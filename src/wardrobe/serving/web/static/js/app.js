@@ -394,6 +394,8 @@ function renderAttributes(g) {
     row("Slot", human(g.slot), "", false),
     row("Pattern", human(a.pattern), predictedNote("pattern", human(pa.pattern)), corrected("pattern")),
     row("Fit", human(a.fit), predictedNote("fit", human(pa.fit)), corrected("fit")),
+    // the classifier's length answer, for the garments that have sleeves or legs
+    ...["sleeves", "legs"].filter((part) => a[part]).map((part) => row(human(part), human(a[part]), predictedNote(part, human(pa[part])), corrected(part))),
     row("Formality", a.formality === null || a.formality === undefined ? "—" : `${Number(a.formality).toFixed(2)} (0 casual – 1 formal)`, corrected("formality") ? `model said ${pa.formality === null ? "—" : Number(pa.formality).toFixed(2)}` : "a score, not a class", corrected("formality")),
     row("Seasons", list(a.seasons), predictedNote("seasons", list(pa.seasons)), corrected("seasons")),
     row("Style", list(a.style_tags), predictedNote("style_tags", list(pa.style_tags)), corrected("style_tags")),
