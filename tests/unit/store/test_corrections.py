@@ -46,7 +46,8 @@ def test_null_drops_a_fields_correction(records):
         {"category": "spacesuit"},
         {"attributes": {"pattern": "tartan-ish"}},
         {"attributes": {"seasons": ["monsoon"]}},
-        {"attributes": {"sleeves": "long"}},
+        {"attributes": {"collar": "round"}},  # no such attribute
+        {"attributes": {"sleeves": "three-quarter"}},  # lengths are short or long
         {"slot": "top"},
     ],
 )
@@ -55,6 +56,12 @@ def test_values_outside_the_taxonomy_are_refused(records, patch):
     with pytest.raises(ValueError):
         records.correct_garment("u", "a", patch, "u")
     assert records.get_garment("u", "a").correction is None
+
+
+def test_a_corrected_length_is_kept_and_sure(records):
+    records.upsert_garments("u", [make_garment("a")])
+    g = records.correct_garment("u", "a", {"attributes": {"sleeves": "long"}}, "u")
+    assert g.attributes.sleeves == "long" and g.attributes.confidence["sleeves"] == 1.0
 
 
 def test_corrections_are_per_user_and_go_with_the_garment(records):
