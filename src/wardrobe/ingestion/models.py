@@ -46,7 +46,7 @@ from wardrobe.models.components.backbones import (
 )
 from wardrobe.models.components.tagger_net import head_outputs
 from wardrobe.models.detector import GarmentDetector, load_detector
-from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES
+from wardrobe.taxonomy import ATTRIBUTE_HEADS, FINE_CATEGORIES, LENGTHS
 from wardrobe.utils import CPU_CONV_BATCH, onnx_session
 
 log = logging.getLogger(__name__)
@@ -335,7 +335,7 @@ class IngestionModels:
         if not probs:
             dim = self.embedding_dim
             empty = {h: np.zeros((0,)) for h in self.heads}
-            no_lengths = np.zeros((0, 2)) if self.has_lengths else None
+            no_lengths = np.zeros((0, len(LENGTHS))) if self.has_lengths else None
             return (
                 np.zeros((0, len(self.classes))),
                 empty,

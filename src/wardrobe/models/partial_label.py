@@ -286,6 +286,10 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
         )
         return torch.cat(features), allowed, lengths.cpu()
 
+    def _heads(self) -> list[torch.nn.Module]:
+        """The category head and, if the net has one, the length head."""
+        return [m for m in (self.net.head, self.net.lengths) if m is not None]
+
     @torch.no_grad()
     def _head_inputs(self, features: torch.Tensor, chunk: int = 256) -> torch.Tensor:
         """What the head reads of each row (through the frozen or own last stages), in chunks."""
@@ -298,7 +302,7 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
 
     def _fit_head(self, features, allowed, lengths, epochs: int) -> None:
         """The head (and the length head) alone on what they read of each row."""
-        heads = [m for m in (self.net.head, self.net.lengths) if m is not None]
+        heads = self._heads()
         features = self._head_inputs(features)
         self.net.train()  # dropout on; a frozen trunk and the tail's batch norms stay in eval
         params = [p for m in heads for p in m.parameters()]
@@ -323,7 +327,7 @@ class PartialLabelClassifierModule(GarmentClassifierModule):
             outputs = self.net.outputs_from_features(features[index].to(self.device))
             return self.loss(outputs, allowed[index], lengths[index])
 
-        heads = [m for m in (self.net.head, self.net.lengths) if m is not None]
+        heads = self._heads()
         params = [
             {"params": list(self.net.tail.parameters()), "lr": self.hparams.tail_lr},
             {"params": [p for m in heads for p in m.parameters()]},
