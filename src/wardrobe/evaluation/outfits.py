@@ -7,8 +7,8 @@ retrieval, and whether the learned scorer helps the recommender.
   held-out item images (:func:`wardrobe.ingestion.describe.describe_catalogue`), as the store
   would hold them, turned into rows by the same function serving uses.
 
-For a ``garments`` bundle on SynthWardrobe (whose item images are byte copies of its attribute
-crops, so the hidden stylist rule can judge any outfit of them; :func:`heldout_specs`), also:
+For a ``garments`` bundle on SynthWardrobe (whose Polyvore folder carries its items' true labels,
+so the hidden stylist rule can judge any outfit of them; :func:`heldout_specs`), also:
 
 * **Complementary-item retrieval** (``retrieval_recall10``, ``retrieval_rule_hit10_*``): for each
   held-out test outfit, one item (a seeded random position) is blanked and every held-out item
@@ -24,7 +24,6 @@ crops, so the hidden stylist rule can judge any outfit of them; :func:`heldout_s
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,10 +34,12 @@ import numpy as np
 import torch
 
 from wardrobe.artifacts import Bundle, load_bundle, read_meta
+from wardrobe.data.formats.attributes import read_attribute_rows
 from wardrobe.data.formats.polyvore import read_outfits
 from wardrobe.data.garment_features import garment_features
 from wardrobe.data.item_features import GARMENTS
 from wardrobe.data.polyvore_datamodule import PolyvoreDataModule
+from wardrobe.data.synthetic.generate import CATALOGUE_LABELS
 from wardrobe.data.synthetic.outfits import is_compatible
 from wardrobe.data.synthetic.spec import GarmentSpec
 from wardrobe.ingestion.describe import Described, build_item_encoder, describe_catalogue
@@ -118,36 +119,26 @@ def _described(
 
 
 def heldout_specs(data_dir: Path) -> dict[str, GarmentSpec]:
-    """``{item_id: GarmentSpec}`` of a SynthWardrobe Polyvore folder (its item images are byte
-    copies of the attribute crops beside it); empty when it is not one."""
-    attributes = data_dir.parent / "attributes"
-    by_hash: dict[str, dict] = {}
-    for split in ("train", "val"):
-        path = attributes / f"{split}.jsonl"
-        if not path.is_file():
-            return {}
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            image = (attributes / row["image"]).resolve()
-            if image.is_file():
-                by_hash[hashlib.sha256(image.read_bytes()).hexdigest()] = row
-    specs = {}
-    for image in sorted((data_dir / "images").glob("*.jpg")):
-        row = by_hash.get(hashlib.sha256(image.read_bytes()).hexdigest())
-        if row is None:
-            return {}  # not SynthWardrobe: the rule cannot judge these items
-        specs[image.stem] = GarmentSpec(
-            category=row["category"],
+    """``{item_id: GarmentSpec}`` of a SynthWardrobe Polyvore folder (from the labels file the
+    generator writes beside its items); empty when it is not one."""
+    path = data_dir / CATALOGUE_LABELS
+    if not path.is_file():
+        return {}  # not SynthWardrobe: the rule cannot judge these items
+    rows, _ = read_attribute_rows(path)
+    return {
+        Path(r.image).stem: GarmentSpec(
+            category=r.category,
             df2_class=None,
-            colour_primary=row["colour_primary"],
-            colour_secondary=row["colour_secondary"],
-            pattern=row["pattern"],
-            fit=row["fit"],
-            formality=float(row["formality"]),
-            seasons=tuple(row["seasons"]),
-            style_tags=tuple(row["style_tags"]),
+            colour_primary=r.colour_primary,
+            colour_secondary=r.colour_secondary,
+            pattern=r.pattern,
+            fit=r.fit,
+            formality=float(r.formality),
+            seasons=tuple(r.seasons),
+            style_tags=tuple(r.style_tags),
         )
-    return specs
+        for r in rows
+    }
 
 
 # ------------------------------------------------------------------------ the store

@@ -24,6 +24,14 @@ from wardrobe.data.formats import (
 from wardrobe.data.formats.polyvore import outfits_by_set_id
 from wardrobe.data.synthetic import GarmentSpec, generate, rule_violations
 from wardrobe.data.synthetic.__main__ import main
+from wardrobe.data.synthetic.generate import (
+    GenerateConfig,
+    attribute_row,
+    catalogue_tasks,
+    run_crop,
+    seed_streams,
+)
+from wardrobe.evaluation.outfits import heldout_specs
 from wardrobe.taxonomy import DF2_CLASSES, DF2_NUM_LANDMARKS, FINE_CATEGORIES
 
 TINY = {"scenes": 7, "crops_per_class": 3, "outfits": 60, "progress": False}
@@ -113,21 +121,39 @@ def test_classification_and_attributes_describe_the_same_crops(tiny):
             assert row.colour_primary and row.pattern and row.fit and row.seasons
 
 
-def _labels_by_image_bytes(root: Path) -> dict[bytes, GarmentSpec]:
-    """Attribute labels keyed by the crop's bytes (Polyvore images are copies of crops)."""
+def _catalogue_labels_by_image_bytes(root: Path) -> dict[bytes, GarmentSpec]:
+    """The catalogue crops' labels keyed by their bytes, redrawn from the seed in a scratch root
+    (each crop draws from its own seed, so the same bytes come out)."""
+    scratch = root.parent / "catalogue-redrawn"
+    cfg = GenerateConfig(root=str(scratch), seed=0, **TINY)
     out = {}
-    for split in ("train", "val"):
-        for r in read_attribute_rows(root / "attributes" / f"{split}.jsonl")[0]:
-            spec = GarmentSpec(r.category, None, r.colour_primary, r.colour_secondary, r.pattern,
-                               r.fit, r.formality, r.seasons, r.style_tags)  # fmt: skip
-            out[hashlib.sha256((root / "attributes" / r.image).read_bytes()).digest()] = spec
+    for task in catalogue_tasks(cfg, seed_streams(0)[3]):
+        crop = run_crop(task)
+        out[hashlib.sha256((scratch / crop.path).read_bytes()).digest()] = crop.spec
     return out
+
+
+def test_the_polyvore_catalogue_has_crops_of_its_own(tiny):
+    root, manifest = tiny
+    crops = {hashlib.sha256(p.read_bytes()).digest()
+             for p in (root / "classification").rglob("*.jpg")}  # fmt: skip
+    items = list((root / "polyvore" / "images").glob("*.jpg"))
+    assert len(items) == manifest["counts"]["polyvore"]["items"] > 0
+    assert not crops & {hashlib.sha256(p.read_bytes()).digest() for p in items}
+    assert not (root / "polyvore" / "catalogue-staging").exists()
+    # the labels file beside them says what each item is (the rule's input)
+    labels = _catalogue_labels_by_image_bytes(root)
+    specs = heldout_specs(root / "polyvore")
+    assert len(specs) == len(items)
+    for path in items:
+        truth = labels[hashlib.sha256(path.read_bytes()).digest()]
+        assert attribute_row("", specs[path.stem]) == attribute_row("", truth)
 
 
 def test_polyvore_round_trip_keeps_the_stylist_rule(tiny):
     root, _ = tiny
     base = root / "polyvore"
-    labels = _labels_by_image_bytes(root)
+    labels = _catalogue_labels_by_image_bytes(root)
     metadata = read_item_metadata(base / "polyvore_item_metadata.json")
     categories = read_categories_csv(base / "categories.csv")
     categories = categories[0] if isinstance(categories, tuple) else categories

@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--seed", type=int, default=d.seed, help="another seed = a held-out set")
     p.add_argument("--scenes", type=int, default=d.scenes, help="DeepFashion2-style photos")
     p.add_argument("--crops-per-class", type=int, default=d.crops_per_class)
+    p.add_argument("--catalogue-per-class", type=int, default=None, help="Polyvore catalogue crops")
     p.add_argument("--outfits", type=int, default=d.outfits, help="Polyvore outfits")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
         seed=a.seed,
         scenes=a.scenes,
         crops_per_class=a.crops_per_class,
+        catalogue_per_class=a.catalogue_per_class,
         outfits=a.outfits,
         val_fraction=a.val_fraction,
         workers=a.workers,

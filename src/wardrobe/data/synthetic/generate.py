@@ -7,8 +7,9 @@ Layout under ``root``::
     classification/{train,val}/<fine_category>/NNNNNN.jpg
     attributes/{train,val}.jsonl            image paths relative to attributes/
     polyvore/nondisjoint/{train,valid,test}.json, compatibility_<split>.txt,
-             fill_in_blank_<split>.json; polyvore/images/<item_id>.jpg,
-             polyvore/polyvore_item_metadata.json, polyvore/categories.csv
+             fill_in_blank_<split>.json; polyvore/images/<item_id>.jpg (crops of their own,
+             not the classification ones), polyvore/polyvore_item_metadata.json,
+             polyvore/categories.csv, polyvore/catalogue_attributes.jsonl (their labels)
     manifest.json                           seed, config, counts, version; "run" = timings
 
 Every item draws from its own ``SeedSequence`` child, so the output is byte-for-byte the same
@@ -50,8 +51,10 @@ from .spec import GarmentSpec, sample_garment
 log = logging.getLogger(__name__)
 
 GENERATOR = "SynthWardrobe"
-VERSION = "1.0.0"
+VERSION = "1.1.0"  # 1.1: the Polyvore catalogue has crops of its own
 JPEG_QUALITY = 90
+CATALOGUE_STAGING = "polyvore/catalogue-staging"
+CATALOGUE_LABELS = "catalogue_attributes.jsonl"  # in polyvore/, attribute rows of its items
 OUR_ENTRIES = ("deepfashion2", "classification", "attributes", "polyvore", "manifest.json")
 
 
@@ -63,6 +66,10 @@ class GenerateConfig:
     seed: int = 0
     scenes: int = 1500
     crops_per_class: int = 60
+    # the Polyvore catalogue's own crops per category (None: crops_per_class), drawn apart from
+    # the classification crops so the compatibility model never trains on records of images the
+    # classifier and tagger were fitted on (their train-set errors are smaller than on new photos)
+    catalogue_per_class: int | None = None
     outfits: int = 2000
     val_fraction: float = 0.15
     scene_size: int = 320
@@ -88,6 +95,7 @@ class CropTask:
     root: str
     size: int
     scene_fraction: float
+    folder: str  # relative to root: classification/<split> or the catalogue's staging folder
 
 
 @dataclass
@@ -131,7 +139,7 @@ def run_crop(task: CropTask) -> CropResult:
     spec = sample_garment(rng, task.category)
     from_scene = bool(rng.uniform() < task.scene_fraction)
     image = (scene_crop if from_scene else product_crop)(spec, rng, task.size)
-    rel = f"classification/{task.split}/{task.category}/{task.index:06d}.jpg"
+    rel = f"{task.folder}/{task.category}/{task.index:06d}.jpg"
     path = Path(task.root) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_encode_jpeg(image))
@@ -213,19 +221,33 @@ def _n_val(n: int, fraction: float) -> int:
 def crop_tasks(cfg: GenerateConfig, seeds: np.random.SeedSequence) -> list[CropTask]:
     """One task per crop: ``crops_per_class`` per category, the last ones of each go to val."""
     per = cfg.crops_per_class
-    children = seeds.spawn(per * len(FINE_CATEGORIES))
     n_val = _n_val(per, cfg.val_fraction)
+    splits = ["val" if i % per >= per - n_val else "train" for i in range(per)]
+    return _crop_plan(cfg, seeds, splits, lambda split: f"classification/{split}")
+
+
+def catalogue_tasks(cfg: GenerateConfig, seeds: np.random.SeedSequence) -> list[CropTask]:
+    """The Polyvore catalogue's crops, written to a staging folder ``write_polyvore`` empties."""
+    per = cfg.crops_per_class if cfg.catalogue_per_class is None else cfg.catalogue_per_class
+    return _crop_plan(cfg, seeds, ["catalogue"] * per, lambda _: CATALOGUE_STAGING)
+
+
+def _crop_plan(cfg: GenerateConfig, seeds, splits: list[str], folder) -> list[CropTask]:
+    """``len(splits)`` crops per fine category, the k-th of each in ``splits[k]``."""
+    per = len(splits)
+    children = seeds.spawn(per * len(FINE_CATEGORIES))
     return [
         CropTask(
             i,
-            cat,
-            "val" if i % per >= per - n_val else "train",
+            FINE_CATEGORIES[i // per],
+            splits[i % per],
             children[i],
             cfg.root,
             cfg.crop_size,
             cfg.scene_crop_fraction,
+            folder(splits[i % per]),
         )
-        for i, cat in ((i, FINE_CATEGORIES[i // per]) for i in range(per * len(FINE_CATEGORIES)))
+        for i in range(per * len(FINE_CATEGORIES))
     ]
 
 
@@ -245,32 +267,33 @@ def pair_tasks(cfg: GenerateConfig, seeds: np.random.SeedSequence) -> list[PairT
 
 
 # ---- writers of the derived formats ----------------------------------------------------------
+def attribute_row(image: str, spec: GarmentSpec) -> AttributeRow:
+    """A garment's labels as an attribute row (``image`` relative to the file)."""
+    return AttributeRow(
+        image=image,
+        category=spec.category,
+        colour_primary=spec.colour_primary,
+        colour_secondary=spec.colour_secondary,
+        pattern=spec.pattern,
+        fit=spec.fit,
+        formality=spec.formality,
+        seasons=spec.seasons,
+        style_tags=spec.style_tags,
+    )
+
+
 def write_attributes(root: Path, crops: list[CropResult]) -> dict[str, int]:
     """``attributes/{train,val}.jsonl`` pointing at the classification crops."""
     counts = {}
     for split in ("train", "val"):
-        rows = [
-            AttributeRow(
-                image=f"../{c.path}",
-                category=c.spec.category,
-                colour_primary=c.spec.colour_primary,
-                colour_secondary=c.spec.colour_secondary,
-                pattern=c.spec.pattern,
-                fit=c.spec.fit,
-                formality=c.spec.formality,
-                seasons=c.spec.seasons,
-                style_tags=c.spec.style_tags,
-            )
-            for c in crops
-            if c.split == split
-        ]
+        rows = [attribute_row(f"../{c.path}", c.spec) for c in crops if c.split == split]
         write_attribute_rows(root / "attributes" / f"{split}.jsonl", rows)
         counts[split] = len(rows)
     return counts
 
 
 def write_polyvore(root: Path, crops: list[CropResult], n_outfits: int, seeds) -> dict:
-    """Polyvore Outfits files whose catalogue is the classification crops."""
+    """Polyvore Outfits files over the catalogue ``crops`` (moved out of their staging folder)."""
     rng = np.random.default_rng(seeds)
     ids = [str(v) for v in rng.choice(900_000_000, len(crops), replace=False) + 100_000_000]
     cat = Catalogue(ids, [c.spec for c in crops])
@@ -292,17 +315,33 @@ def write_polyvore(root: Path, crops: list[CropResult], n_outfits: int, seeds) -
         }
     (base / "images").mkdir(parents=True, exist_ok=True)
     for i in sorted(used):
-        shutil.copyfile(root / crops[i].path, base / "images" / f"{ids[i]}.jpg")
+        shutil.move(root / crops[i].path, base / "images" / f"{ids[i]}.jpg")
+    shutil.rmtree(root / CATALOGUE_STAGING, ignore_errors=True)
     write_item_metadata(
         base / "polyvore_item_metadata.json",
         sorted((item_meta(ids[i], cat.specs[i]) for i in used), key=lambda m: m.item_id),
     )
     write_categories_csv(base / "categories.csv", category_rows())
+    # SynthWardrobe's own addition: the items' true labels, which let the stylist rule judge
+    # any outfit of them (wardrobe.evaluation.outfits); real Polyvore has no such file
+    write_attribute_rows(
+        base / CATALOGUE_LABELS,
+        [attribute_row(f"images/{ids[i]}.jpg", cat.specs[i]) for i in sorted(used)],
+    )
     counts["items"] = len(used)
     return {"counts": counts, "splits": splits, "catalogue": cat}
 
 
 # ---- entry point ---------------------------------------------------------------------------
+def seed_streams(seed: int) -> list[np.random.SeedSequence]:
+    """The seeds of the crops, scenes, outfits and Polyvore catalogue, in that order.
+
+    ``spawn(4)``'s first three children are ``spawn(3)``'s: the catalogue (added in 1.1) left
+    a seed's classification crops and scenes as they were.
+    """
+    return np.random.SeedSequence(seed).spawn(4)
+
+
 def _prepare_root(root: Path) -> None:
     """Create ``root``; clear a previous SynthWardrobe there; refuse to mix with other data."""
     if root.exists() and any(root.iterdir()):
@@ -332,18 +371,21 @@ def generate(cfg: GenerateConfig | Mapping | None = None, **kwargs) -> dict:
     root = Path(cfg.root)
     workers = cfg.workers or os.cpu_count() or 1
     _prepare_root(root)
-    crops_seed, scenes_seed, outfits_seed = np.random.SeedSequence(cfg.seed).spawn(3)
+    crops_seed, scenes_seed, outfits_seed, catalogue_seed = seed_streams(cfg.seed)
     timings, started = {}, time.perf_counter()
 
     t = time.perf_counter()
     crops = _run_all(crop_tasks(cfg, crops_seed), run_crop, workers, cfg.progress, "crops")
+    catalogue = _run_all(
+        catalogue_tasks(cfg, catalogue_seed), run_crop, workers, cfg.progress, "catalogue"
+    )
     timings["crops_s"] = time.perf_counter() - t
     t = time.perf_counter()
     pairs = _run_all(pair_tasks(cfg, scenes_seed), run_pair, workers, cfg.progress, "scenes")
     timings["scenes_s"] = time.perf_counter() - t
     t = time.perf_counter()
     attr_counts = write_attributes(root, crops)
-    poly = write_polyvore(root, crops, cfg.outfits, outfits_seed)
+    poly = write_polyvore(root, catalogue, cfg.outfits, outfits_seed)
     timings["outfits_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
 
