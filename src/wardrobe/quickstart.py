@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from wardrobe.allocator import with_malloc_env
 from wardrobe.artifacts import list_bundles
 from wardrobe.hparams import max_time_seconds
 from wardrobe.serving.launch import ServeProcess
@@ -285,7 +286,7 @@ def run_step(
             [sys.executable, *step.args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ | {PROGRESS_FILE_ENV: str(progress_path)},
+            env=with_malloc_env(os.environ) | {PROGRESS_FILE_ENV: str(progress_path)},
             start_new_session=True,  # Ctrl+C reaches this process; it stops the child's group
         )
     try:
@@ -464,7 +465,9 @@ def serve_and_show(
 ) -> int | ServeProcess:
     """Start ``serve.py``, wait until healthy, print two working ``curl`` calls and the web
     app's address, then serve until Ctrl+C (``block=False``: return the running server)."""
-    server = ServeProcess([*(overrides or [])], port=port, cwd=Path.cwd())
+    server = ServeProcess(
+        [*(overrides or [])], port=port, cwd=Path.cwd(), env=with_malloc_env(os.environ)
+    )
     print("+", " ".join(server.command[1:]), flush=True)
     server.start()
     try:

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (1, "hparams", ("wardrobe.hparams",)),
     (1, "config resolvers", ("wardrobe.config",)),
     (1, "utils", ("wardrobe.utils",)),
+    (1, "allocator settings", ("wardrobe.allocator",)),
     (2, "preprocessing", ("wardrobe.preprocessing",)),
     (3, "artifacts", ("wardrobe.artifacts",)),
     (4, "data", ("wardrobe.data",)),

@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.config import CONF_DIR
 from wardrobe import quickstart
+from wardrobe.allocator import MALLOC_ENV
 from wardrobe.utils import progress
 
 
@@ -225,3 +226,18 @@ def test_steps_that_succeed_report_their_time_budget_and_metric(tmp_path, capsys
     assert "[1/1] detector done in 0:0" in shown
     assert "(budget 10 min); last val/map50 0.750" in shown
     assert json.loads((tmp_path / "detector.progress.json").read_text())["metric_value"] == 0.75
+
+
+@pytest.mark.timeout(120)
+def test_steps_run_with_the_malloc_settings_and_a_users_own_value_wins(tmp_path, monkeypatch):
+    seen = tmp_path / "env.json"
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "12345")
+    names = sorted(MALLOC_ENV)
+    child = _child(
+        f"""
+        import json, os
+        open({str(seen)!r}, "w").write(json.dumps({{k: os.environ.get(k) for k in {names!r}}}))
+        """
+    )
+    assert quickstart.run_steps([quickstart.Step("tagger", child, 60)], tmp_path) == 0
+    assert json.loads(seen.read_text()) == MALLOC_ENV | {"MALLOC_TOP_PAD_": "12345"}
