@@ -1,16 +1,17 @@
 """glibc malloc settings vs the defaults: the CPU step times of the quickstart's networks.
 
-    python benchmarks/allocator.py [--rounds 3] [--steps 6]
+    python benchmarks/allocator.py [--rounds 3] [--steps 5]
 
 PyTorch's CPU tuning guide replaces glibc's allocator (jemalloc, tcmalloc) because the default
 one hands big tensors back to the kernel after each use (``mmap``/``munmap`` above
 ``M_MMAP_THRESHOLD``, heap trimming), so the next batch pays its page faults again; on a VM with
 slow first-touch faults that dominates. The same fix needs no extra library: glibc's own
-tunables (:data:`wardrobe.allocator.MALLOC_ENV`, which ``make run`` and ``make serve`` set). Each
-workload runs in a fresh process (glibc reads them at start), alternating the two settings
-``--rounds`` times, with the offline Lite0 trunk of the classifier, tagger and CLIP:
+tunables (:data:`wardrobe.allocator.MALLOC_ENV`, which ``make run`` gives its steps and its
+server). Each workload runs in fresh processes (glibc reads them at start), the two settings
+alternating ``--rounds`` times:
 
-* ``lite0 infer b32``: forward of a batch of 32 at 224 px (ingestion, feature caching);
+* ``lite0 infer b32``: the offline Lite0 (the classifier's, tagger's and CLIP's trunk), forward
+  of a batch of 32 at 224 px (ingestion, feature caching);
 * ``lite0 train b16``: forward + backward + AdamW step of the whole net, batch 16 at 224 px
   (the fine-tuned tails, CLIP);
 * ``yolov8n train b8``: the detector's net (random init), forward + backward of its raw outputs'
@@ -93,7 +94,7 @@ def _in_child(name: str, steps: int, tuned: bool) -> list[float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--steps", type=int, default=5)
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
