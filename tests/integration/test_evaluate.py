@@ -68,3 +68,12 @@ def test_heldout_set_is_generated_with_its_own_seed(make_cfg, tmp_path):
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["seed"] == 1
     assert (root / "classification").is_dir() and (root / "polyvore").is_dir()
+    # a set of this generator version is reused, even with other settings; an older one is remade
+    made = (root / "manifest.json").stat().st_mtime_ns
+    assert ensure_heldout(make_cfg("eval", [*overrides, "heldout.generator.outfits=12"])) == root
+    assert (root / "manifest.json").stat().st_mtime_ns == made
+    (root / "manifest.json").write_text(json.dumps({**manifest, "version": "1.0.0"}))
+    (root / "polyvore" / "catalogue_attributes.jsonl").unlink()
+    ensure_heldout(make_cfg("eval", overrides))
+    assert json.loads((root / "manifest.json").read_text())["version"] == manifest["version"]
+    assert (root / "polyvore" / "catalogue_attributes.jsonl").is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -37,13 +38,23 @@ RULES: dict[str, tuple[Evaluator, str]] = {
 
 
 def ensure_heldout(cfg: DictConfig) -> Path:
-    """The held-out SynthWardrobe root (another seed), generated on first use."""
-    root = Path(cfg.heldout.data_dir)
-    if not (root / "manifest.json").is_file():
-        from wardrobe.data.synthetic import generate
+    """The held-out SynthWardrobe root (another seed), generated on first use and again when an
+    older generator made it (1.0's Polyvore items carry no labels: the rule studies need them).
+    A root made with other settings than ``heldout.generator`` is used as it is (a warning)."""
+    from wardrobe.data.synthetic.generate import VERSION, GenerateConfig, generate
 
-        log.info("generating the held-out set (seed %s) in %s", cfg.heldout.generator.seed, root)
-        generate(**OmegaConf.to_container(cfg.heldout.generator, resolve=True))
+    root = Path(cfg.heldout.data_dir)
+    settings = OmegaConf.to_container(cfg.heldout.generator, resolve=True)
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        made = json.loads(manifest.read_text())
+        if made.get("version") == VERSION:
+            if made.get("config") != json.loads(json.dumps(GenerateConfig(**settings).content())):
+                log.warning("%s was generated with other settings than heldout.generator", root)
+            return root
+        log.info("%s is from SynthWardrobe %s: generating it again", root, made.get("version"))
+    log.info("generating the held-out set (seed %s) in %s", settings["seed"], root)
+    generate(**settings)
     return root
 
 
