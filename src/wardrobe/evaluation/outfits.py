@@ -39,7 +39,7 @@ from wardrobe.data.formats.polyvore import read_outfits
 from wardrobe.data.garment_features import garment_features
 from wardrobe.data.item_features import GARMENTS
 from wardrobe.data.polyvore_datamodule import PolyvoreDataModule
-from wardrobe.data.synthetic.generate import CATALOGUE_LABELS
+from wardrobe.data.synthetic.generate import CATALOGUE_LABELS, spec_from_row
 from wardrobe.data.synthetic.outfits import is_compatible
 from wardrobe.data.synthetic.spec import GarmentSpec
 from wardrobe.ingestion.describe import Described, build_item_encoder, describe_catalogue
@@ -125,20 +125,7 @@ def heldout_specs(data_dir: Path) -> dict[str, GarmentSpec]:
     if not path.is_file():
         return {}  # not SynthWardrobe: the rule cannot judge these items
     rows, _ = read_attribute_rows(path)
-    return {
-        Path(r.image).stem: GarmentSpec(
-            category=r.category,
-            df2_class=None,
-            colour_primary=r.colour_primary,
-            colour_secondary=r.colour_secondary,
-            pattern=r.pattern,
-            fit=r.fit,
-            formality=float(r.formality),
-            seasons=tuple(r.seasons),
-            style_tags=tuple(r.style_tags),
-        )
-        for r in rows
-    }
+    return {Path(r.image).stem: spec_from_row(r) for r in rows}
 
 
 # ------------------------------------------------------------------------ the store

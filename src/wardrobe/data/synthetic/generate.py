@@ -284,6 +284,21 @@ def attribute_row(image: str, spec: GarmentSpec) -> AttributeRow:
     )
 
 
+def spec_from_row(row: AttributeRow) -> GarmentSpec:
+    """The inverse of :func:`attribute_row`: what the stylist rule reads of a labelled garment."""
+    return GarmentSpec(
+        category=row.category,
+        df2_class=None,
+        colour_primary=row.colour_primary,
+        colour_secondary=row.colour_secondary,
+        pattern=row.pattern,
+        fit=row.fit,
+        formality=float(row.formality),
+        seasons=tuple(row.seasons),
+        style_tags=tuple(row.style_tags),
+    )
+
+
 def write_attributes(root: Path, crops: list[CropResult]) -> dict[str, int]:
     """``attributes/{train,val}.jsonl`` pointing at the classification crops."""
     counts = {}
