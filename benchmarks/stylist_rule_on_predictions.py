@@ -8,7 +8,9 @@ models predicted for each catalogue item (the records the compatibility quicksta
 ``<data>/features/records-*.npz``, the newest file) for every compatibility question of each
 split: accuracy (compatible = no part broken), AUC of minus the number of broken parts, and how
 often each part is broken, per label. Parts broken on positive outfits are the predictions'
-errors: what no model reading these features can recover.
+errors. A second table substitutes the generator's true labels (``catalogue_attributes.jsonl``)
+for one prediction at a time: what each perception error costs the rule, and so what a better
+classifier, tagger or colour extractor would buy the compatibility model.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from wardrobe.data.synthetic.outfits import rule_violations
+from wardrobe.evaluation.outfits import heldout_specs
 from wardrobe.taxonomy import CATEGORY_BY_NAME
+
+# rule part -> the spec fields it reads (what "true <part>" substitutes)
+PART_FIELDS = {
+    "slots": ("category", "slot"),
+    "colour": ("colour_primary",),
+    "formality": ("formality",),
+    "season": ("seasons",),
+}
 
 
 def predicted_records(root: Path) -> dict[str, dict]:
@@ -48,19 +59,39 @@ def as_spec(record: dict) -> SimpleNamespace:
     )
 
 
-def score_split(root: Path, split: str, records: dict[str, dict]) -> str:
+def questions(root: Path, split: str) -> list[tuple[int, list[str]]]:
+    """``(label, item ids)`` of every compatibility question of ``split``."""
     outfits = json.loads((root / f"nondisjoint/{split}.json").read_text())
     items = {o["set_id"]: {i["index"]: i["item_id"] for i in o["items"]} for o in outfits}
-    labels, scores, broken = [], [], Counter()
+    out = []
     for line in (root / f"nondisjoint/compatibility_{split}.txt").read_text().splitlines():
         label, *tokens = line.split()
-        specs = []
-        for token in tokens:
-            set_id, index = token.rsplit("_", 1)
-            specs.append(as_spec(records[items[set_id][int(index)]]))
-        parts = rule_violations(specs)
-        broken.update((part, int(label)) for part in parts)
-        labels.append(int(label))
+        out.append(
+            (int(label), [items[t.rsplit("_", 1)[0]][int(t.rsplit("_", 1)[1])] for t in tokens])
+        )
+    return out
+
+
+def with_truth(predicted: SimpleNamespace, true, parts: tuple[str, ...]) -> SimpleNamespace:
+    """``predicted`` with the true value of every field ``parts`` read."""
+    fields = {f: getattr(true, f) for part in parts for f in PART_FIELDS[part]}
+    if "slot" in fields:
+        fields["slot"] = CATEGORY_BY_NAME[true.category].slot
+    return SimpleNamespace(**{**vars(predicted), **fields})
+
+
+def rule_scores(qs, specs_of) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and minus the number of broken parts, per question."""
+    y = np.array([label for label, _ in qs])
+    return y, np.array([-len(rule_violations([specs_of(i) for i in ids])) for _, ids in qs])
+
+
+def score_split(root: Path, split: str, records: dict[str, dict]) -> str:
+    labels, scores, broken = [], [], Counter()
+    for label, ids in questions(root, split):
+        parts = rule_violations([as_spec(records[i]) for i in ids])
+        broken.update((part, label) for part in parts)
+        labels.append(label)
         scores.append(-len(parts))
     y, s = np.array(labels), np.array(scores)
     per_part = ", ".join(
@@ -83,6 +114,15 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for split in ("valid", "test"):
         print(score_split(args.data, split, records))
+    truth = heldout_specs(args.data)
+    if not truth:
+        return  # not SynthWardrobe (no true labels beside the items)
+    print("\n| predictions, valid split | accuracy | AUC |\n|---|---|---|")
+    qs = questions(args.data, "valid")
+    for parts in ((), *((p,) for p in PART_FIELDS), ("colour", "formality"), tuple(PART_FIELDS)):
+        y, s = rule_scores(qs, lambda i, p=parts: with_truth(as_spec(records[i]), truth[i], p))
+        name = "all predicted" if not parts else "true " + " + ".join(parts)
+        print(f"| {name} | {((s == 0) == (y == 1)).mean():.3f} | {roc_auc_score(y, s):.3f} |")
 
 
 if __name__ == "__main__":
