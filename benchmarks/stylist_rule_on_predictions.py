@@ -24,11 +24,18 @@ from types import SimpleNamespace
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from wardrobe.data.formats.polyvore import (
+    outfits_by_set_id,
+    read_compatibility,
+    read_outfits,
+    resolve_token,
+)
 from wardrobe.data.synthetic.outfits import rule_violations
 from wardrobe.evaluation.outfits import heldout_specs
 from wardrobe.taxonomy import CATEGORY_BY_NAME
 
-# rule part -> the spec fields it reads (what "true <part>" substitutes)
+# rule part -> the spec fields it reads (what "true <part>" substitutes; a GarmentSpec's slot
+# follows its category)
 PART_FIELDS = {
     "slots": ("category", "slot"),
     "colour": ("colour_primary",),
@@ -61,22 +68,16 @@ def as_spec(record: dict) -> SimpleNamespace:
 
 def questions(root: Path, split: str) -> list[tuple[int, list[str]]]:
     """``(label, item ids)`` of every compatibility question of ``split``."""
-    outfits = json.loads((root / f"nondisjoint/{split}.json").read_text())
-    items = {o["set_id"]: {i["index"]: i["item_id"] for i in o["items"]} for o in outfits}
-    out = []
-    for line in (root / f"nondisjoint/compatibility_{split}.txt").read_text().splitlines():
-        label, *tokens = line.split()
-        out.append(
-            (int(label), [items[t.rsplit("_", 1)[0]][int(t.rsplit("_", 1)[1])] for t in tokens])
-        )
-    return out
+    by_set = outfits_by_set_id(read_outfits(root / f"nondisjoint/{split}.json"))
+    return [
+        (q.label, [resolve_token(t, by_set) for t in q.tokens])
+        for q in read_compatibility(root / f"nondisjoint/compatibility_{split}.txt")
+    ]
 
 
 def with_truth(predicted: SimpleNamespace, true, parts: tuple[str, ...]) -> SimpleNamespace:
     """``predicted`` with the true value of every field ``parts`` read."""
     fields = {f: getattr(true, f) for part in parts for f in PART_FIELDS[part]}
-    if "slot" in fields:
-        fields["slot"] = CATEGORY_BY_NAME[true.category].slot
     return SimpleNamespace(**{**vars(predicted), **fields})
 
 
