@@ -175,9 +175,10 @@ def extract_colours(
     # exposure needs surroundings to judge by: a crop that is all garment is taken as it is
     judged = naming != "anchor" and (~mask).mean() >= MIN_BACKGROUND_SHARE
     correction = scene_correction(rgb, mask, illuminant, cat) if judged else 1.0
-    pixels = rgb[mask]
-    if len(pixels) > max_samples:
-        pixels = pixels[rng.choice(len(pixels), max_samples, replace=False)]
+    where = np.flatnonzero(mask)  # indexing the pixels last: rgb[mask] copies every one
+    if len(where) > max_samples:
+        where = where[rng.choice(len(where), max_samples, replace=False)]
+    pixels = rgb.reshape(-1, 3)[where]
     lab = srgb_to_lab(pixels, correction)
     centres, counts = kmeans(lab, k, rng)
     if naming == "anchor":
@@ -383,22 +384,21 @@ def kmeans(
     (clusters that end up empty are dropped). Best of ``n_init`` starts by inertia."""
     x = np.asarray(x, dtype=np.float64)
     k = max(1, min(k, len(x)))
+    xt = np.ascontiguousarray(x.T)  # (d, n): one row per dimension
     x2 = (x**2).sum(1)
     best = None
     for _ in range(n_init):
         centres = _kmeans_pp(x, k, rng)
         for _ in range(iters):
-            labels, _ = _assign(x, x2, centres)
+            labels, _ = _assign(xt, x2, centres)
             counts = np.bincount(labels, minlength=k)
-            sums = np.stack(
-                [np.bincount(labels, weights=x[:, d], minlength=k) for d in range(x.shape[1])], 1
-            )
+            sums = np.stack([np.bincount(labels, weights=row, minlength=k) for row in xt], 1)
             new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
             done = np.abs(new - centres).max() < 1e-3
             centres = new
             if done:
                 break
-        labels, inertia = _assign(x, x2, centres)
+        labels, inertia = _assign(xt, x2, centres)
         if best is None or inertia < best[0]:
             best = (inertia, centres, np.bincount(labels, minlength=k))
     _, centres, counts = best
@@ -406,10 +406,18 @@ def kmeans(
     return centres[keep], counts[keep]
 
 
-def _assign(x: np.ndarray, x2: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
-    d = x2[:, None] - 2 * x @ centres.T + (centres**2).sum(1)[None]
-    labels = d.argmin(1)
-    return labels, float(np.maximum(d[np.arange(len(x)), labels], 0).sum())
+def _assign(xt: np.ndarray, x2: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
+    """Nearest centre of every point (columns of ``xt``; the first on ties, as argmin) and the
+    inertia."""
+    d = x2[None] - 2 * (centres @ xt) + (centres**2).sum(1)[:, None]  # (k, n)
+    # a few whole-row comparisons: numpy's argmin over an axis of k = 3 or 4 is far slower
+    labels = np.zeros(len(x2), np.intp)
+    nearest = d[0].copy()
+    for j in range(1, len(d)):
+        closer = d[j] < nearest
+        labels[closer] = j
+        np.minimum(nearest, d[j], out=nearest)
+    return labels, float(np.maximum(nearest, 0).sum())
 
 
 def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -481,16 +489,21 @@ def _border_model(small: np.ndarray, s: _BorderModelSettings = _BORDER) -> np.nd
         own = ring_px[labels == j]
         tol = float(np.clip(s.spread * np.sqrt(((own - mode) ** 2).sum(-1).mean()), *s.tol))
         # shares of pixels *near* the mode (modes of one gradient backdrop overlap)
-        ring_share = (np.linalg.norm(ring_px - mode, axis=-1) < tol).mean()
-        centre_share = (np.linalg.norm(centre_px - mode, axis=-1) < tol).mean()
+        ring_share = (_squared_distance(ring_px, mode) < tol**2).mean()
+        centre_share = (_squared_distance(centre_px, mode) < tol**2).mean()
         if centre_share > s.centre_ratio * ring_share:
             continue  # more common in the centre than on the border: the garment itself
-        near_bg |= np.linalg.norm(lab - mode, axis=-1) < tol
+        near_bg |= _squared_distance(lab, mode) < tol**2
     background = touching_border(near_bg)
     fg = ~background
     kernel = np.ones((3, 3), np.uint8)
     fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     return cv2.morphologyEx(fg, cv2.MORPH_CLOSE, kernel).astype(bool)
+
+
+def _squared_distance(lab: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    diff = lab - colour
+    return np.einsum("...i,...i->...", diff, diff)
 
 
 def _grabcut(small: np.ndarray, iters: int = 3) -> np.ndarray:
