@@ -16,7 +16,8 @@ marked ``*``). Columns:
   /tmp/heldout --seed 1 --scenes 10 --outfits 10 --crops-per-class 20`` writes the 940 crops),
   foreground estimated as served;
 * ``crowd`` — the held-out crowd colour names (never fitted) painted on garment photos, shop
-  and scene (:func:`wardrobe.evaluation.colour.evaluate_colour_names`; not for ``before``);
+  and scene (:func:`wardrobe.evaluation.colour.evaluate_colour_names`; ``before``: its
+  ``prototypes`` naming, with the baseline's default illuminant);
 * ``real`` — the hand-labelled real photos (``tests/fixtures/real_colour_labels.csv``);
 * ``ms/crop``, ``ms/photo`` — ``extract_colours`` time per SynthWardrobe crop (128 px) and per
   real photo (shorter side 240 px): the best of ``--repeats`` passes, rows timed alternately
@@ -76,10 +77,21 @@ def _decoded(sets):
     return {k: [(decode_image(p).rgb, c) for p, c in v] for k, v in sets.items()}
 
 
-def child(spec: str) -> None:
-    """In the baseline process: one timing pass per set, as JSON on stdout."""
+def child(spec: str, crowd: bool) -> None:
+    """In the baseline process: one timing pass per set (and the crowd-names accuracy of its
+    default naming), as JSON on stdout."""
     sets = _decoded(json.loads(Path(spec).read_text()))
-    print(json.dumps({k: time_pass(v, {}) for k, v in sets.items()}))
+    out: dict = {k: time_pass(v, {}) for k, v in sets.items()}
+    if crowd:
+        out["crowd"] = crowd_accuracy({"naming": "prototypes"})
+    print(json.dumps(out))
+
+
+def crowd_accuracy(kwargs: dict[str, str]) -> float:
+    """Primary-colour accuracy on the held-out crowd colour names under ``kwargs``."""
+    from wardrobe.evaluation.colour import evaluate_colour_names
+
+    return evaluate_colour_names(**kwargs)[0].accuracy
 
 
 def main() -> None:
@@ -96,9 +108,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child)
-    from wardrobe.evaluation.colour import evaluate_colour_names
-
+        return child(args.child, not args.no_crowd)
     sets = image_sets(args.synth, args.real)
     spec = Path(os.environ.get("TMPDIR", "/tmp")) / f"colour_bench_{os.getpid()}.json"
     spec.write_text(json.dumps(sets))
@@ -111,16 +121,19 @@ def main() -> None:
     rows = ["before"] * baseline + [*mine]
     best: dict[str, dict[str, tuple[float, float]]] = {r: {} for r in rows}
     env = {**os.environ, "PYTHONPATH": f"{args.baseline_src}{os.pathsep}{ROOT}"}
+    crowd = {}
     for _ in range(args.repeats):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(spec)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        results = {"before": {k: tuple(v) for k, v in json.loads(out.stdout).items()}}
+        results = {}
+        if baseline:
+            command = [sys.executable, __file__, "--child", str(spec)]
+            command += ["--no-crowd"] * (args.no_crowd or "before" in crowd)
+            out = subprocess.run(
+                command, env=env, capture_output=True, text=True, check=True, cwd=ROOT
+            )
+            before = json.loads(out.stdout)
+            if "crowd" in before:
+                crowd["before"] = f"{before.pop('crowd'):.1%}"
+            results["before"] = {k: tuple(v) for k, v in before.items()}
         for row, kwargs in mine.items():
             results[row] = {k: time_pass(v, kwargs) for k, v in images.items()}
         for row, by_set in results.items():
@@ -131,11 +144,13 @@ def main() -> None:
     header = f"{'row':<26} {'synth':>7} {'crowd':>7} {'real':>7} {'ms/crop':>8} {'ms/photo':>9}"
     print(f"before = {args.baseline_src}\n{header}\n" + "-" * len(header))
     for row in rows:
-        crowd = "-"
-        if row != "before" and not args.no_crowd:
-            crowd = f"{evaluate_colour_names(**mine[row])[0].accuracy:.1%}"
+        if row in mine and not args.no_crowd:
+            crowd[row] = f"{crowd_accuracy(mine[row]):.1%}"
         (s_acc, s_ms), (r_acc, r_ms) = best[row]["synth"], best[row]["real"]
-        print(f"{row:<26} {s_acc:>7.1%} {crowd:>7} {r_acc:>7.1%} {s_ms:>8.1f} {r_ms:>9.1f}")
+        print(
+            f"{row:<26} {s_acc:>7.1%} {crowd.get(row, '-'):>7} {r_acc:>7.1%} {s_ms:>8.1f} "
+            f"{r_ms:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -380,57 +380,31 @@ def _merge(centres: np.ndarray, counts: np.ndarray, names: np.ndarray) -> list[C
 def kmeans(
     x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, n_init: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded k-means++ (Lloyd) on rows of ``x``: ``(centres (m, d), counts (m,))``, ``m <= k``
-    (clusters that end up empty are dropped). Best of ``n_init`` starts by inertia."""
-    x = np.asarray(x, dtype=np.float64)
+    """Seeded k-means++ (Lloyd, OpenCV's ``cv2.kmeans``) on rows of ``x``: ``(centres (m, d),
+    counts (m,))``, ``m <= k`` (clusters that end up empty are dropped). Best of ``n_init``
+    starts by compactness; the seed is drawn from ``rng``, so a seeded call repeats."""
+    x = np.asarray(x, dtype=np.float32)
     k = max(1, min(k, len(x)))
-    xt = np.ascontiguousarray(x.T)  # (d, n): one row per dimension
-    x2 = (x**2).sum(1)
-    best = None
-    for _ in range(n_init):
-        centres = _kmeans_pp(x, k, rng)
-        for _ in range(iters):
-            labels, _ = _assign(xt, x2, centres)
-            counts = np.bincount(labels, minlength=k)
-            sums = np.stack([np.bincount(labels, weights=row, minlength=k) for row in xt], 1)
-            new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-            done = np.abs(new - centres).max() < 1e-3
-            centres = new
-            if done:
-                break
-        labels, inertia = _assign(xt, x2, centres)
-        if best is None or inertia < best[0]:
-            best = (inertia, centres, np.bincount(labels, minlength=k))
-    _, centres, counts = best
+    cv2.setRNGSeed(int(rng.integers(2**31)))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, iters, 1e-3)
+    _, _, centres = cv2.kmeans(x, k, None, criteria, n_init, cv2.KMEANS_PP_CENTERS)
+    # fewer distinct colours than k leaves (near-)equal centres: one cluster of them, and
+    # every point counted for its nearest centre (the first on ties, as argmin)
+    centres = np.unique(np.round(centres.astype(np.float64), 3), axis=0)
+    counts = np.bincount(nearest_centre(x, centres), minlength=len(centres))
     keep = counts > 0
     return centres[keep], counts[keep]
 
 
-def _assign(xt: np.ndarray, x2: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
-    """Nearest centre of every point (columns of ``xt``; the first on ties, as argmin) and the
-    inertia."""
-    d = x2[None] - 2 * (centres @ xt) + (centres**2).sum(1)[:, None]  # (k, n)
-    # a few whole-row comparisons: numpy's argmin over an axis of k = 3 or 4 is far slower
-    labels = np.zeros(len(x2), np.intp)
-    nearest = d[0].copy()
-    for j in range(1, len(d)):
-        closer = d[j] < nearest
-        labels[closer] = j
-        np.minimum(nearest, d[j], out=nearest)
-    return labels, float(np.maximum(nearest, 0).sum())
-
-
-def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    centres = [x[rng.integers(len(x))]]
-    d2 = ((x - centres[0]) ** 2).sum(-1)
-    for _ in range(1, k):
-        total = d2.sum()
-        if total <= 0:  # fewer distinct colours than k
-            centres.append(centres[-1])
-            continue
-        centres.append(x[rng.choice(len(x), p=d2 / total)])
-        d2 = np.minimum(d2, ((x - centres[-1]) ** 2).sum(-1))
-    return np.array(centres)
+def nearest_centre(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest of ``centres`` for every row of ``x`` (the first on ties)."""
+    labels = np.zeros(len(x), np.intp)
+    nearest = _squared_distance(x, centres[0])
+    for j in range(1, len(centres)):  # whole-row comparisons: argmin over k = 3 is far slower
+        d = _squared_distance(x, centres[j])
+        labels[d < nearest] = j
+        np.minimum(nearest, d, out=nearest)
+    return labels
 
 
 # ---- foreground ------------------------------------------------------------------------------
@@ -480,13 +454,15 @@ def _border_model(small: np.ndarray, s: _BorderModelSettings = _BORDER) -> np.nd
     if len(ring_px) > 2000:
         ring_px = ring_px[rng.choice(len(ring_px), 2000, replace=False)]
     modes, counts = kmeans(ring_px, s.modes, rng, iters=15, n_init=1)
-    labels = ((ring_px[:, None] - modes[None]) ** 2).sum(-1).argmin(1)
+    labels = nearest_centre(ring_px, modes)
     centre_px = lab[centre]
     near_bg = np.zeros((h, w), bool)
     for j, mode in enumerate(modes):
         if counts[j] / counts.sum() < s.min_ring_share:
             continue
         own = ring_px[labels == j]
+        if not len(own):
+            continue
         tol = float(np.clip(s.spread * np.sqrt(((own - mode) ** 2).sum(-1).mean()), *s.tol))
         # shares of pixels *near* the mode (modes of one gradient backdrop overlap)
         ring_share = (_squared_distance(ring_px, mode) < tol**2).mean()
