@@ -7,9 +7,10 @@ them.
 classes, the classifier one of the 47 fine categories. The fine category must be one that can
 appear as the detected class (``taxonomy.categories_for_df2``): the classifier's probabilities
 are renormalised over those categories and the best one wins. Only when the classifier puts less
-than ``min_coarse_mass`` of its probability on them all (it is sure the crop is something else:
-the detector mislabelled it) does the classifier's own top-1 win, and the garment carries the
-``class_disagreement`` warning. A garment found without the detector (the whole-photo fallback)
+than ``min_coarse_mass`` (0.5) of its probability on them all (it prefers something else: the
+detector mislabelled it) does the classifier's own top-1 win, and the garment carries the
+``class_disagreement`` warning. (0.1 while the classifier had seen only drawings; since it learns
+real photos, 0.5 names more real photos' garments right: README, "Real photos".) A garment found without the detector (the whole-photo fallback)
 takes the classifier's top-1.
 
 **Length** (``attributes.sleeves`` of tops, ``attributes.legs`` of bottoms: short or long). A
@@ -93,7 +94,7 @@ class CategoryChoice:
 
 
 def choose_category(
-    probs: np.ndarray, df2_class: str | None, top_k: int = 3, min_coarse_mass: float = 0.1
+    probs: np.ndarray, df2_class: str | None, top_k: int = 3, min_coarse_mass: float = 0.5
 ) -> CategoryChoice:
     """The fine category of one crop under the coarse-class rule (module docstring)."""
     probs = np.asarray(probs, dtype=np.float64)

@@ -82,7 +82,7 @@ class IngestSettings:
     box_padding: float = 0.1
     whole_photo_fallback: bool = True
     top_k: int = 3
-    min_coarse_mass: float = 0.1
+    min_coarse_mass: float = 0.5
     multilabel_threshold: float = 0.5
     colour_clusters: int = 3
     colour_min_share: float = 0.05
