@@ -385,7 +385,7 @@ def kmeans(
     starts by compactness; the seed is drawn from ``rng``, so a seeded call repeats."""
     x = np.asarray(x, dtype=np.float32)
     k = max(1, min(k, len(x)))
-    cv2.setRNGSeed(int(rng.integers(2**31)))
+    cv2.setRNGSeed(int(rng.integers(2**31)))  # OpenCV's RNG is per thread
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, iters, 1e-3)
     _, _, centres = cv2.kmeans(x, k, None, criteria, n_init, cv2.KMEANS_PP_CENTERS)
     # fewer distinct colours than k leaves (near-)equal centres: one cluster of them, and
@@ -460,9 +460,7 @@ def _border_model(small: np.ndarray, s: _BorderModelSettings = _BORDER) -> np.nd
     for j, mode in enumerate(modes):
         if counts[j] / counts.sum() < s.min_ring_share:
             continue
-        own = ring_px[labels == j]
-        if not len(own):
-            continue
+        own = ring_px[labels == j]  # never empty: counts come from the same nearest centres
         tol = float(np.clip(s.spread * np.sqrt(((own - mode) ** 2).sum(-1).mean()), *s.tol))
         # shares of pixels *near* the mode (modes of one gradient backdrop overlap)
         ring_share = (_squared_distance(ring_px, mode) < tol**2).mean()
