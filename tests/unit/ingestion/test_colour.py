@@ -24,6 +24,8 @@ from wardrobe.ingestion.colour import (
     colour_accuracy,
     estimate_foreground,
     extract_colours,
+    kmeans,
+    nearest_centre,
     primary_secondary,
 )
 from wardrobe.ingestion.decode import decode_image
@@ -362,3 +364,32 @@ def test_real_white_garment_on_a_red_blanket_is_white(photo):
 def test_unknown_naming_is_a_clear_error():
     with pytest.raises(ValueError, match="naming"):
         extract_colours(np.zeros((8, 8, 3), np.uint8), naming="xkcd")
+
+
+def test_kmeans_finds_the_clusters_and_repeats_for_a_seed():
+    rng = np.random.default_rng(3)
+    points = np.concatenate([rng.normal(c, 1.0, (n, 3)) for c, n in ((0, 300), (40, 100))])
+    centres, counts = kmeans(points, 2, np.random.default_rng(0))
+    order = np.argsort(-counts)
+    assert counts[order].tolist() == [300, 100]
+    assert np.abs(centres[order] - [[0, 0, 0], [40, 40, 40]]).max() < 0.5
+    again = kmeans(points, 2, np.random.default_rng(0))
+    assert np.array_equal(again[0], centres) and np.array_equal(again[1], counts)
+
+
+def test_kmeans_with_fewer_colours_than_clusters_gives_one_cluster_each():
+    # a flat white backdrop (float32 Lab of one JPEG colour): k-means leaves near-equal centres,
+    # which must be one cluster holding every point
+    jitter = np.random.default_rng(1).normal(0, 1e-5, (2000, 3))
+    flat = np.array([100.0, 0.0, 0.0]) + jitter
+    centres, counts = kmeans(flat, 4, np.random.default_rng(0))
+    assert len(centres) == 1 and counts.tolist() == [2000]
+    two = np.concatenate([flat[:1997], [[50.0, 60.0, 40.0]] * 3])
+    centres, counts = kmeans(two, 4, np.random.default_rng(0))
+    assert len(centres) == 2 and sorted(counts.tolist()) == [3, 1997]
+
+
+def test_nearest_centre_takes_the_first_of_equals():
+    centres = np.array([[0.0, 0, 0], [2.0, 0, 0], [2.0, 0, 0]])
+    labels = nearest_centre(np.array([[0.5, 0, 0], [1.0, 0, 0], [1.8, 0, 0]]), centres)
+    assert labels.tolist() == [0, 0, 1]  # 1.0 is as near 0 as 2: the first wins, as argmin
