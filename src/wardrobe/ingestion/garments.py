@@ -10,8 +10,8 @@ are renormalised over those categories and the best one wins. Only when the clas
 than ``min_coarse_mass`` (0.5) of its probability on them all (it prefers something else: the
 detector mislabelled it) does the classifier's own top-1 win, and the garment carries the
 ``class_disagreement`` warning. (0.1 while the classifier had seen only drawings; since it learns
-real photos, 0.5 names more real photos' garments right: README, "Real photos".) A garment found without the detector (the whole-photo fallback)
-takes the classifier's top-1.
+real photos, 0.5 names more real photos' garments right: README, "Real photos".) A garment
+found without the detector (the whole-photo fallback) takes the classifier's top-1.
 
 **Length** (``attributes.sleeves`` of tops, ``attributes.legs`` of bottoms: short or long). A
 category of one length has it (a sweater's sleeves are long, shorts' legs short). One of either
