@@ -12,8 +12,11 @@ largest share first (the primary colour), shares summing to 1 over the *garment*
    a Bradford transform as far as that estimate is trusted, then exposed (:func:`exposure_gain`).
    Chosen on 92 hand-labelled real *train* photos: 0.717 without, 0.750 with (README).
 3. **Cluster in CIELAB** (sRGB with its real transfer curve, D65): seeded k-means++ on at most
-   ``max_samples`` garment pixels drawn at full resolution (never downsampled first: averaging
-   pixels of a fine stripe invents a colour that is in neither stripe).
+   ``max_samples`` garment pixels, never downsampled (averaging pixels of a fine stripe invents
+   a colour that is in neither stripe). A crop of more than ``max_pixels`` is first read on a
+   jittered grid (:func:`jittered_grid`: one pixel of each cell, at a random row and column),
+   so steps 1-3 handle about ``max_pixels`` pixels whatever the crop's size, and a stripe as
+   fine as the grid is not aliased into one of its colours.
 4. **Merge shades, then name**: clusters closer than ``SHADE_MERGE_DE`` (a shaded solid splits
    into light and dark clusters) are merged, and each centre is named by
    :mod:`wardrobe.colour_naming` — a palette colour's core keeps its name, elsewhere the vote
@@ -73,6 +76,7 @@ from wardrobe.taxonomy import COLOURS
 DEFAULT_K = 3
 MIN_SECONDARY_SHARE = 0.15
 MAX_SAMPLES = 4000
+MAX_PIXELS = 256 * 256  # a larger crop is read on a jittered grid of about this many pixels
 FOREGROUND_SIDE = 128  # the foreground estimate runs on a copy this size (longer side)
 MIN_GARMENT_PIXELS = 16
 NAMINGS = ("prototypes", "regions", "anchor")
@@ -141,6 +145,7 @@ def extract_colours(
     illuminant: str = DEFAULT_ILLUMINANT,
     cat: str = "bradford",
     max_samples: int = MAX_SAMPLES,
+    max_pixels: int | None = MAX_PIXELS,
     seed: int = 0,
 ) -> list[ColourShare]:
     """Palette colours of the garment in an RGB crop, largest share first.
@@ -153,6 +158,7 @@ def extract_colours(
     light is estimated from the pixels around the garment (:func:`estimate_illuminant`;
     ``"none"``: not at all); the garment is then adapted to D65 with the ``cat`` transform
     (:func:`wardrobe.colour_science.adaptation_matrix`), as far as the estimate is trusted.
+    ``max_pixels``: crops larger than this are read on a jittered grid (``None``: every pixel).
     Deterministic for a ``seed``.
     """
     if naming not in NAMINGS:
@@ -162,16 +168,20 @@ def extract_colours(
     if cat not in CATS:
         raise ValueError(f"unknown chromatic adaptation {cat!r}; use one of {CATS}")
     rgb = _check_rgb(rgb)
-    if mask is None:
-        mask = estimate_foreground(rgb, foreground)
-    else:
+    if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != rgb.shape[:2]:
             raise ValueError(f"mask shape {mask.shape} != image shape {rgb.shape[:2]}")
+    rng = np.random.default_rng(seed)
+    if max_pixels is not None and rgb.shape[0] * rgb.shape[1] > max_pixels:
+        grid = jittered_grid(rgb.shape[:2], max_pixels, rng)
+        rgb = rgb[grid]
+        mask = None if mask is None else mask[grid]
+    if mask is None:
+        mask = estimate_foreground(rgb, foreground)
     mask = _erode_edges(mask)
     if mask.sum() < MIN_GARMENT_PIXELS:  # nothing usable: judge the whole crop
         mask = np.ones(rgb.shape[:2], bool)
-    rng = np.random.default_rng(seed)
     # exposure needs surroundings to judge by: a crop that is all garment is taken as it is
     judged = naming != "anchor" and (~mask).mean() >= MIN_BACKGROUND_SHARE
     correction = scene_correction(rgb, mask, illuminant, cat) if judged else 1.0
@@ -187,6 +197,22 @@ def extract_colours(
         centres, counts = merge_shades(centres, counts)
         names = name_indices(centres, naming)
     return _merge(centres, counts, names)
+
+
+def jittered_grid(
+    shape: tuple[int, int], max_pixels: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices (for ``np.ix_``-style indexing) of about ``max_pixels`` pixels
+    of an image of ``shape``: cells of ``step`` x ``step`` pixels, one random row per row of
+    cells and one random column per column (stratified sampling). Unlike a plain stride, whose
+    phase is fixed, a pattern whose period divides the step keeps its colours' shares."""
+    h, w = shape
+    step = int(np.ceil(np.sqrt(h * w / max_pixels)))
+    rows = np.arange(0, h, step)
+    cols = np.arange(0, w, step)
+    rows = np.minimum(rows + rng.integers(0, step, len(rows)), h - 1)
+    cols = np.minimum(cols + rng.integers(0, step, len(cols)), w - 1)
+    return np.ix_(rows, cols)
 
 
 def primary_secondary(

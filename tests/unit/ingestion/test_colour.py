@@ -24,6 +24,7 @@ from wardrobe.ingestion.colour import (
     colour_accuracy,
     estimate_foreground,
     extract_colours,
+    jittered_grid,
     kmeans,
     nearest_centre,
     primary_secondary,
@@ -393,3 +394,41 @@ def test_nearest_centre_takes_the_first_of_equals():
     centres = np.array([[0.0, 0, 0], [2.0, 0, 0], [2.0, 0, 0]])
     labels = nearest_centre(np.array([[0.5, 0, 0], [1.0, 0, 0], [1.8, 0, 0]]), centres)
     assert labels.tolist() == [0, 0, 1]  # 1.0 is as near 0 as 2: the first wins, as argmin
+
+
+def test_jittered_grid_reads_about_max_pixels_inside_the_image():
+    rows, cols = jittered_grid((1000, 750), 256 * 256, np.random.default_rng(0))
+    assert rows.shape == (250, 1) and cols.shape == (1, 188)  # step 4
+    assert rows.min() >= 0 and rows.max() < 1000 and cols.min() >= 0 and cols.max() < 750
+    assert len(np.unique(rows % 4)) > 1  # a random row in each cell, not a fixed phase
+
+
+def fine_stripes(side: int = 1024, period: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """A navy/white shirt whose stripes (2 rows each) share the period of the grid's step."""
+    img = np.full((side, side, 3), 238, np.uint8)
+    shirt = np.zeros((side, side), bool)
+    shirt[side // 8 : -side // 8, side // 5 : -side // 5] = True
+    stripes = (np.arange(side) // (period // 2)) % 2 == 0
+    img[shirt & stripes[:, None]] = COLOUR_RGB["navy"]
+    img[shirt & ~stripes[:, None]] = (250, 250, 250)
+    return img, shirt
+
+
+def test_a_stripe_as_fine_as_the_grid_keeps_both_colours():
+    img, shirt = fine_stripes()  # 1 M pixels: read on a grid of step 4, the stripes' period
+    for mask in (shirt, None):
+        colours = extract_colours(img, mask, max_pixels=256 * 256)
+        assert {c.name for c in colours[:2]} == {"navy", "white"}
+        assert abs(colours[0].share - 0.5) < 0.1
+    strided = np.ascontiguousarray(img[::4, ::4])  # a plain stride sees one stripe colour only
+    assert {c.name for c in extract_colours(strided, shirt[::4, ::4])} == {"navy"}
+
+
+def test_a_big_crop_reads_as_its_full_resolution():
+    img = np.full((1200, 900, 3), (200, 60, 40), np.uint8)  # a red garment ...
+    img[:, :120] = img[:, -120:] = (235, 235, 230)  # ... on a pale backdrop
+    img[500:700, 300:600] = COLOUR_RGB["navy"]  # with a navy panel (~8 %)
+    full = extract_colours(img, max_pixels=None)
+    grid = extract_colours(img)
+    assert [c.name for c in grid] == [c.name for c in full]
+    assert np.allclose([c.share for c in grid], [c.share for c in full], atol=0.03)
