@@ -74,6 +74,7 @@ class IngestSettings:
     min_side: int = 224  # quality: shorter side below this rejects
     work_side: int = 1280  # after decoding, every stage works on a copy this long (at most)
     conf: float = 0.25  # detector score threshold for a garment
+    main_garment_conf: float | None = 0.15  # nothing above conf: the best box above this
     iou: float = 0.6  # NMS over all classes: one garment, one box
     agnostic_nms: bool = True
     min_clothing_confidence: float = 0.5  # below: "not_clothing" warning
@@ -266,7 +267,7 @@ class IngestionPipeline:
         with self.timer("detect"):
             found = self.models.detector.predict(
                 [p.rgb for p in photos],
-                conf=s.conf,
+                conf=min(s.conf, s.main_garment_conf or s.conf),
                 iou=s.iou,
                 batch_size=s.batch_size,
                 agnostic=s.agnostic_nms,
@@ -276,7 +277,8 @@ class IngestionPipeline:
             flag = clothing_flag(best, s.min_clothing_confidence)
             if flag is not None:
                 photo.warnings.append(flag)
-            kept = [d for d in detections if _side(d.box) >= s.min_box_side][: s.max_garments]
+            kept = [d for d in detections if _side(d.box) >= s.min_box_side]
+            kept = _garment_boxes(kept, s.conf, s.main_garment_conf)[: s.max_garments]
             if not kept and s.whole_photo_fallback:
                 kept = [None]
             h, w = photo.rgb.shape[:2]
@@ -428,6 +430,18 @@ def _uploaded_box(photo: _Photo, det: Detection | None) -> tuple[float, float, f
         return 0.0, 0.0, w, h
     x1, y1, x2, y2 = (v * photo.scale for v in det.box)
     return max(x1, 0.0), max(y1, 0.0), min(x2, w), min(y2, h)
+
+
+def _garment_boxes(
+    detections: list[Detection], conf: float, main_conf: float | None
+) -> list[Detection]:
+    """The boxes above ``conf``; when there are none, the best box above ``main_conf``
+    alone (a photo's one garment can score below ``conf``). NMS keeps higher scores
+    first, so the boxes above ``conf`` are the same whatever lower threshold ran."""
+    sure = [d for d in detections if d.conf > conf]  # as the detector filters
+    if sure or main_conf is None:
+        return sure
+    return sorted(detections, key=lambda d: -d.conf)[:1]
 
 
 def _side(box) -> float:
