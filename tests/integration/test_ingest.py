@@ -130,6 +130,21 @@ def test_onnx_backend_gives_the_same_garments(pipeline, photos, tiny_bundles):
             assert ga.top_k[0][1] == pytest.approx(gb.top_k[0][1], abs=1e-3)
 
 
+def test_a_photo_with_no_sure_box_gets_its_best_low_box_as_its_one_garment(pipeline, photos):
+    """The untrained detector scores nothing near 1: at conf 0.999 only main_garment_conf
+    decides between its best box and the whole photo."""
+    settings = {**MANY, "conf": 0.999, "max_garments": 12}
+    low = IngestionPipeline(
+        pipeline.models, None, IngestSettings(**settings, main_garment_conf=0.0)
+    )
+    whole = IngestionPipeline(
+        pipeline.models, None, IngestSettings(**settings, main_garment_conf=None)
+    )
+    for boxed, fallback in zip(low.analyse(photos), whole.analyse(photos), strict=True):
+        assert len(boxed.garments) == 1 and boxed.garments[0].detector_class is not None
+        assert [g.detector_class for g in fallback.garments] == [None]
+
+
 def test_a_batch_of_only_bad_photos_returns_errors_and_stores_nothing(pipeline, repo):
     results = pipeline.ingest("alice", [b"", b"\xff\xd8\xff\xe0 truncated"])
     assert [r.error.code for r in results] == ["empty", "truncated"]

@@ -14,9 +14,9 @@ largest share first (the primary colour), shares summing to 1 over the *garment*
 3. **Cluster in CIELAB** (sRGB with its real transfer curve, D65): seeded k-means++ on at most
    ``max_samples`` garment pixels, never downsampled (averaging pixels of a fine stripe invents
    a colour that is in neither stripe). A crop of more than ``max_pixels`` is first read on a
-   jittered grid (:func:`jittered_grid`: one pixel of each cell, at a random row and column),
-   so steps 1-3 handle about ``max_pixels`` pixels whatever the crop's size, and a stripe as
-   fine as the grid is not aliased into one of its colours.
+   jittered grid (:func:`jittered_grid`: a random row of each row of cells, a random column of
+   each column of cells), so steps 1-3 handle about ``max_pixels`` pixels whatever the crop's
+   size, and a stripe as fine as the grid is not aliased into one of its colours.
 4. **Merge shades, then name**: clusters closer than ``SHADE_MERGE_DE`` (a shaded solid splits
    into light and dark clusters) are merged, and each centre is named by
    :mod:`wardrobe.colour_naming` — a palette colour's core keeps its name, elsewhere the vote

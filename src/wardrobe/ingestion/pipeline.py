@@ -267,7 +267,7 @@ class IngestionPipeline:
         with self.timer("detect"):
             found = self.models.detector.predict(
                 [p.rgb for p in photos],
-                conf=min(s.conf, s.main_garment_conf or s.conf),
+                conf=s.conf if s.main_garment_conf is None else min(s.conf, s.main_garment_conf),
                 iou=s.iou,
                 batch_size=s.batch_size,
                 agnostic=s.agnostic_nms,
