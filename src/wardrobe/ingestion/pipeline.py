@@ -441,7 +441,7 @@ def _garment_boxes(
     sure = [d for d in detections if d.conf > conf]  # as the detector filters
     if sure or main_conf is None:
         return sure
-    return sorted(detections, key=lambda d: -d.conf)[:1]
+    return [max(detections, key=lambda d: d.conf)] if detections else []
 
 
 def _side(box) -> float:
